@@ -1,0 +1,87 @@
+#include "compiler/doc_comments.hpp"
+
+#include <clang-c/Index.h>
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "compiler/annotations.hpp"
+#include "util/error.hpp"
+
+namespace ecli::compiler {
+namespace {
+
+std::string to_string(CXString s) {
+  const char* c = clang_getCString(s);
+  std::string out = c ? c : "";
+  clang_disposeString(s);
+  return out;
+}
+
+std::string location_text(CXCursor cursor) {
+  CXFile file;
+  unsigned line = 0, column = 0;
+  clang_getExpansionLocation(clang_getCursorLocation(cursor), &file, &line, &column, nullptr);
+  return fmt::format("{}:{}", to_string(clang_getFileName(file)), line);
+}
+
+// The comment of a declaration. For `struct {...} name SEC(".maps");` clang
+// attaches the comment above `struct {` to the anonymous struct, so look there too.
+std::string raw_comment(CXCursor cursor) {
+  std::string text = to_string(clang_Cursor_getRawCommentText(cursor));
+  if (!text.empty() || clang_getCursorKind(cursor) != CXCursor_VarDecl) return text;
+  CXCursor record = clang_getTypeDeclaration(clang_getCursorType(cursor));
+  if (clang_Cursor_isNull(record) || !clang_Cursor_isAnonymous(record)) return text;
+  return to_string(clang_Cursor_getRawCommentText(record));
+}
+
+struct Visit {
+  SourceDocs* docs;
+};
+
+CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data) {
+  auto* docs = static_cast<Visit*>(data)->docs;
+  if (!clang_Location_isFromMainFile(clang_getCursorLocation(cursor))) return CXChildVisit_Continue;
+  CXCursorKind kind = clang_getCursorKind(cursor);
+  if (kind != CXCursor_VarDecl && kind != CXCursor_FunctionDecl) return CXChildVisit_Continue;
+  std::string name = to_string(clang_getCursorSpelling(cursor));
+
+  if (kind == CXCursor_VarDecl) {
+    // `const int x = 0;` in .rodata is folded by clang: the option would do nothing.
+    CXType type = clang_getCursorType(cursor);
+    if (clang_isConstQualifiedType(type) && !clang_isVolatileQualifiedType(type) &&
+        clang_getCursorLinkage(cursor) == CXLinkage_External && type.kind != CXType_ConstantArray &&
+        type.kind != CXType_IncompleteArray)
+      docs->warnings.push_back(fmt::format(
+          "{}: warning: global '{}' is const but not volatile, so clang may fold its value and the generated "
+          "option --{} would have no effect; declare it `const volatile`",
+          location_text(cursor), name, name));
+  }
+
+  std::string raw = raw_comment(cursor);
+  if (raw.empty()) return CXChildVisit_Continue;
+  package::Json annotations = parse_doc_comment(raw);
+  annotations["__location"] = location_text(cursor);
+  (kind == CXCursor_VarDecl ? docs->variables : docs->functions)[name] = std::move(annotations);
+  return CXChildVisit_Continue;
+}
+
+}  // namespace
+
+SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args) {
+  SourceDocs docs;
+  std::unique_ptr<void, decltype(&clang_disposeIndex)> index(clang_createIndex(0, 0), clang_disposeIndex);
+  std::vector<const char*> args;
+  for (auto& a : clang_args) args.push_back(a.c_str());
+  CXTranslationUnit tu = nullptr;
+  CXErrorCode rc = clang_parseTranslationUnit2(
+      index.get(), source.c_str(), args.data(), static_cast<int>(args.size()), nullptr, 0,
+      CXTranslationUnit_SkipFunctionBodies | CXTranslationUnit_KeepGoing, &tu);
+  if (rc != CXError_Success || !tu) throw Error("libclang could not parse " + source);
+  Visit visit{&docs};
+  clang_visitChildren(clang_getTranslationUnitCursor(tu), visit_top_level, &visit);
+  clang_disposeTranslationUnit(tu);
+  return docs;
+}
+
+}  // namespace ecli::compiler

@@ -1,0 +1,23 @@
+#pragma once
+// Doc comments read with libclang (a real parser attaches comments to the
+// declarations they document; DESIGN.md §4).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "package/package.hpp"
+
+namespace ecli::compiler {
+
+struct SourceDocs {
+  std::map<std::string, package::Json> variables;  // globals and maps by name
+  std::map<std::string, package::Json> functions;  // programs by function name
+  std::vector<std::string> warnings;               // "file:line: ..." for people
+  std::vector<std::string> errors;                 // problems that must stop ecc
+};
+
+// Parses `source` with `clang_args` (include paths, defines, target) and
+// collects the annotations of top-level declarations in the main file.
+SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args);
+
+}  // namespace ecli::compiler

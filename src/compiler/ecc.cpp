@@ -1,0 +1,158 @@
+#include "compiler/ecc.hpp"
+
+#include <unistd.h>
+
+#include <future>
+#include <iostream>
+
+#include "btf/object_meta.hpp"
+#include "compiler/clang_driver.hpp"
+#include "compiler/doc_comments.hpp"
+#include "compiler/vmlinux.hpp"
+#include "util/error.hpp"
+#include "util/files.hpp"
+
+namespace ecli::compiler {
+namespace {
+
+using package::Json;
+
+// Splits annotations into the keys a model field owns and the rest.
+Json take(Json& annotations, const char* key) {
+  auto it = annotations.find(key);
+  if (it == annotations.end()) return nullptr;
+  Json value = *it;
+  annotations.erase(it);
+  return value;
+}
+
+Json annotations_for(const std::map<std::string, Json>& table, const std::string& name) {
+  auto it = table.find(name);
+  if (it == table.end()) return Json::object();
+  Json out = it->second;
+  out.erase("__location");
+  return out;
+}
+
+std::string text_of(const Json& value) {
+  if (value.is_null()) return {};
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+bool mentions_vmlinux(const EccOptions& options, const std::string& source_text) {
+  if (source_text.find("vmlinux.h") == std::string::npos) return false;
+  std::filesystem::path dir = options.source.parent_path();
+  if (std::filesystem::exists((dir.empty() ? "." : dir) / "vmlinux.h")) return false;
+  for (const auto& flag : options.extra_flags)
+    if (flag.starts_with("-I") && std::filesystem::exists(std::filesystem::path(flag.substr(2)) / "vmlinux.h"))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+std::string program_base_name(const std::filesystem::path& source) {
+  std::string name = source.filename().string();
+  for (std::string_view suffix : {".bpf.c", ".c"})
+    if (name.ends_with(suffix) && name.size() > suffix.size()) return name.substr(0, name.size() - suffix.size());
+  return name;
+}
+
+void merge_docs(package::Meta& meta, const SourceDocs& docs) {
+  for (auto& section : meta.data_sections) {
+    for (auto& var : section.variables) {
+      Json a = annotations_for(docs.variables, var.name);
+      var.description = text_of(take(a, "description"));
+      var.cmdarg = take(a, "cmdarg");
+      var.extra = std::move(a);
+    }
+  }
+  for (auto& map : meta.maps) {
+    if (map.mmaped) continue;  // data sections are documented per variable
+    Json a = annotations_for(docs.variables, map.name);
+    map.sample = take(a, "sample");
+    map.extra = std::move(a);
+  }
+  for (auto& prog : meta.progs) prog.extra = annotations_for(docs.functions, prog.name);
+  // The comment on the license variable documents the whole tool.
+  for (const char* license : {"LICENSE", "_license", "__license", "license"}) {
+    auto it = docs.variables.find(license);
+    if (it == docs.variables.end()) continue;
+    const Json& a = it->second;
+    meta.doc = package::Doc{text_of(a.value("version", Json())), text_of(a.value("brief", Json())),
+                            text_of(a.value("details", Json())), text_of(a.value("description", Json()))};
+    break;
+  }
+}
+
+EccResult run_ecc(const EccOptions& options) {
+  std::string source_text = read_file(options.source);  // clear message for a missing file
+  std::filesystem::path source = std::filesystem::absolute(options.source);
+  std::filesystem::path out_dir = options.output_dir.empty() ? source.parent_path() : options.output_dir;
+  std::filesystem::create_directories(out_dir);
+  std::string name = program_base_name(source);
+  std::string clang = choose_clang(options.clang);
+
+  auto say = [&](const char* text) {
+    if (!options.quiet) std::cerr << text << std::endl;
+  };
+  say("Compiling bpf object...");
+
+  std::filesystem::path vmlinux_dir;
+  std::filesystem::path pch;
+  std::vector<std::string> cflags;
+  if (mentions_vmlinux(options, source_text)) {
+    VmlinuxHeader header = provide_vmlinux_header(options.btf);
+    vmlinux_dir = header.dir;
+    cflags = bpf_cflags(source.parent_path(), vmlinux_dir, options.extra_flags);
+    // A user who turns off CO-RE attributes before the include must not get our PCH's.
+    if (options.use_pch && source_text.find("BPF_NO_PRESERVE_ACCESS_INDEX") == std::string::npos)
+      pch = provide_pch(clang, header.header, cflags);
+  } else {
+    cflags = bpf_cflags(source.parent_path(), {}, options.extra_flags);
+  }
+
+  // Doc comments are read while clang compiles: two cores, two jobs.
+  auto docs_job = std::async(std::launch::async, [&] { return extract_docs(source.string(), cflags); });
+
+  std::filesystem::path object_path = out_dir / (name + ".bpf.o");
+  std::filesystem::path tmp_object = object_path;
+  tmp_object += ".tmp." + std::to_string(getpid());
+  ProcessResult compiled = compile_object(clang, source, tmp_object, cflags, pch);
+  if (compiled.exit_code != 0 && !pch.empty()) {
+    // A stale or incompatible PCH must never break a build: retry without it.
+    compiled = compile_object(clang, source, tmp_object, cflags, {});
+  }
+  SourceDocs docs = docs_job.get();
+  if (compiled.exit_code != 0) {
+    std::filesystem::remove(tmp_object);
+    if (compiled.output.find("cannot run") == 0)
+      throw Error(compiled.output + " (install clang, or choose one with --clang or $CLANG)");
+    throw Error("cannot compile " + options.source.string(), compiled.output);
+  }
+  if (!compiled.output.empty() && !options.quiet) std::cerr << compiled.output;  // clang warnings
+  for (const auto& w : docs.warnings) std::cerr << w << "\n";
+
+  std::string object;
+  try {
+    object = read_file(tmp_object);
+    std::filesystem::remove(tmp_object);
+  } catch (...) {
+    std::filesystem::remove(tmp_object);
+    throw;
+  }
+
+  say("Packing ebpf object and config into package.json...");
+  package::Package pkg;
+  pkg.meta = btf::describe_object(object, btf::object_name_for(name + ".bpf.o"));
+  merge_docs(pkg.meta, docs);
+  pkg.meta.eunomia_version = std::string("ecli ") + ECLI_VERSION;
+  pkg.object = std::move(object);
+
+  EccResult result{out_dir / "package.json", object_path};
+  write_file_atomic(result.object_path, pkg.object);
+  write_file_atomic(result.package_path, package::write_package(pkg));
+  return result;
+}
+
+}  // namespace ecli::compiler

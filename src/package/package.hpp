@@ -1,0 +1,90 @@
+#pragma once
+// The package model (DESIGN.md §5): metadata structs <-> JSON and the embedded
+// object. Keys we do not model are kept in `extra` so that packages from other
+// tools round-trip through us unchanged.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ecli::package {
+
+using Json = nlohmann::ordered_json;
+
+struct Variable {
+  std::string name;
+  std::string type;         // C spelling of the BTF type, e.g. "pid_t", "char[16]"
+  std::string description;  // from the doc comment, may span lines
+  Json cmdarg;              // {"default","short","long","help"} or null
+  Json extra;               // other keys (doc-comment annotations, unknown keys)
+};
+
+struct DataSection {
+  std::string name;  // ".rodata", ".bss", ".data", ".rodata.str1.1"...
+  std::vector<Variable> variables;
+};
+
+struct Map {
+  std::string name;   // libbpf's map name ("hello_bp.rodata", "events")
+  std::string ident;  // C identifier ("rodata", "events")
+  bool mmaped = false;
+  Json sample;  // the @sample annotation or null
+  Json extra;
+};
+
+struct Prog {
+  std::string name;
+  std::string attach;  // the SEC() string
+  bool link = true;
+  Json extra;  // tchook, tcopts, ifindex, flags, xdpopts, unknown keys
+};
+
+struct Doc {
+  std::string version, brief, details, description;
+};
+
+struct ExportMember {
+  std::string name, type;
+};
+
+struct ExportType {
+  std::string name;
+  std::vector<ExportMember> members;
+  uint32_t size = 0;
+  uint32_t type_id = 0;
+};
+
+struct Meta {
+  std::string obj_name;
+  std::vector<DataSection> data_sections;
+  std::vector<Map> maps;
+  std::vector<Prog> progs;
+  std::optional<Doc> doc;
+  std::vector<ExportType> export_types;
+  std::string eunomia_version;
+  Json extra_skel;  // unknown keys of meta.bpf_skel
+  Json extra_meta;  // unknown keys of meta
+};
+
+struct Package {
+  std::string object;  // the uncompressed ELF BPF object
+  Meta meta;
+  Json extra;  // unknown top-level keys
+};
+
+// Parses package.json text. Throws ecli::Error with one line that names the
+// problem (invalid JSON, missing or mistyped field, bad base64, size mismatch).
+Package parse_package(std::string_view text);
+std::string write_package(const Package& package);
+
+// Metadata alone (for packages, and for objects described at run time).
+Meta meta_from_json(const Json& meta);
+Json meta_to_json(const Meta& meta);
+
+// Throws ecli::Error unless `object` starts like a BPF ELF relocatable object.
+void check_bpf_elf(std::string_view object, const std::string& what);
+
+}  // namespace ecli::package

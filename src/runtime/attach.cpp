@@ -1,0 +1,88 @@
+#include "runtime/attach.hpp"
+
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "runtime/libbpf_log.hpp"
+#include "runtime/loader.hpp"
+#include "util/error.hpp"
+
+namespace ecli::runtime {
+namespace {
+
+bool exists(const char* path) { return access(path, F_OK) == 0; }
+
+bool is_kprobe_kind(const std::string& kind) {
+  return kind == "kprobe" || kind == "kretprobe" || kind == "ksyscall" || kind == "kretsyscall" ||
+         kind == "kprobe.multi" || kind == "kretprobe.multi";
+}
+
+std::string attach_error(struct bpf_program* prog, int err) {
+  std::string section = bpf_program__section_name(prog);
+  std::string kind = section_kind(section);
+  std::string label = fmt::format("program '{}' (SEC(\"{}\"))", bpf_program__name(prog), section);
+  if (std::string missing = missing_kernel_feature(kind); !missing.empty())
+    return fmt::format("cannot attach {}: {}", label, missing);
+  std::string target = section.find('/') == std::string::npos ? "" : section.substr(section.find('/') + 1);
+  std::string why = last_libbpf_message();
+  if ((kind == "tracepoint" || kind == "tp") && err == -ENOENT)
+    return fmt::format("cannot attach {}: tracepoint {} does not exist on this kernel (see /sys/kernel/tracing/events)",
+                       label, target);
+  if ((kind == "raw_tp" || kind == "raw_tracepoint" || kind == "tp_btf") && err == -ENOENT)
+    return fmt::format("cannot attach {}: raw tracepoint {} does not exist on this kernel", label, target);
+  if (is_kprobe_kind(kind) && err == -ENOENT)
+    return fmt::format("cannot attach {}: kernel function {} does not exist or cannot be probed", label, target);
+  return fmt::format("cannot attach {}: {}{}", label, errno_text(err), why.empty() ? "" : " (" + why + ")");
+}
+
+}  // namespace
+
+std::string missing_kernel_feature(const std::string& kind) {
+  if (is_kprobe_kind(kind) && !exists("/sys/bus/event_source/devices/kprobe") &&
+      !exists("/sys/kernel/tracing/kprobe_events") && !exists("/sys/kernel/debug/tracing/kprobe_events"))
+    return "kprobes are not available on this kernel (CONFIG_KPROBES is off)";
+  if ((kind == "uprobe" || kind == "uretprobe" || kind == "usdt") && !exists("/sys/bus/event_source/devices/uprobe") &&
+      !exists("/sys/kernel/tracing/uprobe_events"))
+    return "uprobes are not available on this kernel (CONFIG_UPROBE_EVENTS is off)";
+  return {};
+}
+
+void Attachments::attach_all(BpfObject& object, std::vector<std::string>& report) {
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, object.get()) {
+    if (!bpf_program__autoload(prog)) continue;
+    clear_libbpf_log();
+    struct bpf_link* link = bpf_program__attach(prog);
+    long err = libbpf_get_error(link);
+    if (err == -EOPNOTSUPP) {
+      // No automatic attach point for this section (tc, xdp, socket filters...).
+      report.push_back(fmt::format("loaded {} (SEC(\"{}\")) but did not attach it: libbpf has no automatic "
+                                   "attach point for this section",
+                                   bpf_program__name(prog), bpf_program__section_name(prog)));
+      continue;
+    }
+    if (err) throw Error(attach_error(prog, static_cast<int>(err)));
+    links_.push_back(link);
+    report.push_back(
+        fmt::format("attached {} to {}", bpf_program__name(prog), bpf_program__section_name(prog)));
+  }
+}
+
+void Attachments::detach_all() {
+  if (links_.size() == 1) {
+    bpf_link__destroy(links_[0]);
+  } else if (!links_.empty()) {
+    std::vector<std::thread> threads;
+    threads.reserve(links_.size());
+    for (struct bpf_link* link : links_) threads.emplace_back([link] { bpf_link__destroy(link); });
+    for (auto& t : threads) t.join();
+  }
+  links_.clear();
+}
+
+}  // namespace ecli::runtime

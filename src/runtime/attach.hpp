@@ -1,0 +1,38 @@
+#pragma once
+// Attaching every program of a loaded object, and detaching them again. The
+// links are owned here: destroying an Attachments detaches everything, in
+// parallel because a classic tracepoint takes an RCU grace period (~70 ms) to
+// detach (DESIGN.md §7).
+#include <string>
+#include <vector>
+
+struct bpf_link;
+
+namespace ecli::runtime {
+
+class BpfObject;
+
+class Attachments {
+ public:
+  Attachments() = default;
+  ~Attachments() { detach_all(); }
+  Attachments(const Attachments&) = delete;
+  Attachments& operator=(const Attachments&) = delete;
+
+  // Attaches each program from its SEC(); throws ecli::Error naming the
+  // program and the missing kernel feature. What was attached before a
+  // failure stays owned here and is detached by the destructor.
+  // `report` gets one human line per program.
+  void attach_all(BpfObject& object, std::vector<std::string>& report);
+  void detach_all();
+  size_t size() const { return links_.size(); }
+
+ private:
+  std::vector<struct bpf_link*> links_;
+};
+
+// Why a program of this kind cannot attach here, if the kernel lacks the
+// feature outright ("kprobes are not available..."); empty otherwise.
+std::string missing_kernel_feature(const std::string& section_kind);
+
+}  // namespace ecli::runtime

@@ -1,0 +1,54 @@
+#pragma once
+// An opened (then loaded) BPF object: globals set from options, loading with
+// errors explained in one line (privileges, missing kernel features, the
+// verifier's reason). Owns the bpf_object; closing it frees every fd.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "btf/object_meta.hpp"
+#include "btf/value_type.hpp"
+#include "package/package.hpp"
+#include "runtime/options.hpp"
+
+struct bpf_object;
+struct bpf_program;
+struct bpf_map;
+
+namespace ecli::runtime {
+
+class BpfObject {
+ public:
+  explicit BpfObject(const package::Package& package);
+  ~BpfObject();
+  BpfObject(const BpfObject&) = delete;
+  BpfObject& operator=(const BpfObject&) = delete;
+
+  struct bpf_object* get() const { return object_; }
+
+  // Settable globals with their value types (empty for objects without BTF).
+  const std::vector<std::pair<btf::GlobalVariable, btf::ValueType>>& globals() const { return globals_; }
+  std::string initial_bytes(const btf::GlobalVariable& var) const;
+  void apply(const std::vector<GlobalSetting>& settings);
+
+  // Whether any program calls bpf_trace_printk / bpf_trace_vprintk.
+  bool uses_trace_printk() const;
+
+  void load();
+
+ private:
+  struct ::bpf_map* section_map(const std::string& section) const;
+
+  std::string elf_;  // libbpf keeps pointers into the ELF image until load
+  struct bpf_object* object_ = nullptr;
+  std::vector<std::pair<btf::GlobalVariable, btf::ValueType>> globals_;
+};
+
+// "fentry", "kprobe", "tracepoint"... the libbpf section kind of a program.
+std::string section_kind(const std::string& section);
+
+// True when the process may load BPF programs (root, CAP_BPF or CAP_SYS_ADMIN).
+bool has_bpf_privileges();
+
+}  // namespace ecli::runtime

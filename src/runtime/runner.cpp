@@ -1,0 +1,66 @@
+#include "runtime/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "runtime/attach.hpp"
+#include "runtime/libbpf_log.hpp"
+#include "runtime/loader.hpp"
+#include "runtime/options.hpp"
+#include "runtime/run_loop.hpp"
+#include "runtime/target.hpp"
+#include "runtime/trace_pipe.hpp"
+#include "util/error.hpp"
+
+namespace ecli::runtime {
+
+int run(const RunOptions& options) {
+  capture_libbpf_log(options.verbose);
+  // Signals are blocked from here on, so Ctrl-C during set-up ends the run
+  // cleanly once it starts instead of killing it half attached.
+  RunLoop loop;
+
+  Target target = load_target(options.target, options.verbose);
+  BpfObject object(target.package);
+
+  ProgramOptions program_options(
+      "ecli run " + target.usage_name, target.package.meta,
+      make_option_specs(target.package.meta, object.globals(),
+                        [&](const btf::GlobalVariable& var) { return object.initial_bytes(var); }));
+  auto settings = program_options.parse(options.program_args);
+  if (!settings) {
+    std::cout << program_options.help() << std::flush;
+    return 0;
+  }
+  object.apply(*settings);
+  object.load();
+
+  // The trace instance exists before anything is attached, so no line is lost.
+  std::unique_ptr<TracePipe> trace;
+  if (options.trace_pipe && object.uses_trace_printk()) trace = TracePipe::open();
+
+  Attachments attachments;
+  std::vector<std::string> report;
+  attachments.attach_all(object, report);
+  for (const auto& line : report) std::cerr << "ecli: " << line << "\n";
+  if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
+  std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
+            << "; press Ctrl-C to stop" << std::endl;
+
+  std::string lines;
+  auto drain_trace = [&]() {
+    lines.clear();
+    bool alive = trace->read_lines(lines);
+    return write_stdout(lines) && alive;
+  };
+  if (trace) loop.watch(trace->fd(), drain_trace);
+  loop.run(options.duration);
+
+  attachments.detach_all();
+  if (trace) drain_trace();  // what the programs printed just before detaching
+  return 0;
+}
+
+}  // namespace ecli::runtime

@@ -1,0 +1,19 @@
+#pragma once
+// `ecli run`: target -> options -> load -> attach -> stream until stopped.
+#include <string>
+#include <vector>
+
+namespace ecli::runtime {
+
+struct RunOptions {
+  std::string target;
+  std::vector<std::string> program_args;
+  double duration = 0;      // seconds; 0 = until Ctrl-C / SIGTERM
+  bool trace_pipe = true;   // stream bpf_printk output
+  bool verbose = false;     // libbpf debug output
+};
+
+// Returns the process exit code; throws ecli::Error for anything a user can fix.
+int run(const RunOptions& options);
+
+}  // namespace ecli::runtime

@@ -1,0 +1,101 @@
+#include "runtime/target.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "btf/object_meta.hpp"
+#include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/hash.hpp"
+#include "util/subprocess.hpp"
+
+namespace ecli::runtime {
+namespace fs = std::filesystem;
+namespace {
+
+// ecc installed beside ecli wins over one on PATH: they must match.
+std::string find_ecc() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path sibling = self.parent_path() / "ecc";
+    if (access(sibling.c_str(), X_OK) == 0) return sibling.string();
+  }
+  return "ecc";
+}
+
+std::string file_identity(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return path;
+  return path + ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_size);
+}
+
+// The package for a source, from the cache when the source, the headers beside
+// it and ecc itself are unchanged.
+package::Package compile_source(const fs::path& source, const std::string& text, bool verbose) {
+  std::string ecc = find_ecc();
+  Hasher key;
+  key.add(text).add(file_identity(ecc)).add(fs::absolute(source).parent_path().string());
+  std::error_code ec;
+  std::vector<fs::path> headers;
+  for (const auto& entry : fs::directory_iterator(fs::absolute(source).parent_path(), ec))
+    if (entry.path().extension() == ".h") headers.push_back(entry.path());
+  std::sort(headers.begin(), headers.end());
+  for (const auto& h : headers) key.add(h.filename().string()).add(read_file(h));
+
+  fs::path entry = cache_dir() / "packages" / key.hex();
+  fs::path package_path = entry / "package.json";
+  if (!fs::exists(package_path)) {
+    fs::path tmp = entry;
+    tmp += ".tmp." + std::to_string(getpid());
+    fs::create_directories(tmp);
+    if (verbose) std::cerr << "ecli: compiling " << source.string() << " with " << ecc << "\n";
+    ProcessResult result = run_process({ecc, "-q", "-o", tmp.string(), source.string()});
+    if (result.exit_code != 0) {
+      fs::remove_all(tmp, ec);
+      // ecc's own last line already says what failed; keep its diagnostics above ours.
+      std::string output = result.output;
+      throw Error("cannot compile " + source.string(), output);
+    }
+    if (!result.output.empty()) std::cerr << result.output;
+    fs::rename(tmp, entry, ec);
+    if (ec) fs::remove_all(tmp, ec);  // another ecli won the race: use its entry
+  }
+  return package::parse_package(read_file(package_path));
+}
+
+}  // namespace
+
+Target load_target(const std::string& path, bool verbose) {
+  Target target;
+  target.usage_name = path;
+  std::string text = read_file(path);
+  if (text.empty()) throw Error(path + " is empty");
+
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (text.size() >= 4 && std::memcmp(text.data(), "\x7f" "ELF", 4) == 0) {
+    package::check_bpf_elf(text, path);
+    target.package.meta = btf::describe_object(text, btf::object_name_for(path));
+    target.package.object = std::move(text);
+  } else if (path.ends_with(".c")) {
+    target.package = compile_source(path, text, verbose);
+  } else if (first != std::string::npos && text[first] == '{') {
+    try {
+      target.package = package::parse_package(text);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+  } else if (first == std::string::npos) {
+    throw Error(path + " is empty");
+  } else {
+    throw Error(path + " is neither a package (JSON), a BPF object (ELF) nor a BPF C source (.c)");
+  }
+  return target;
+}
+
+}  // namespace ecli::runtime

@@ -1,0 +1,62 @@
+// ecli: run an eBPF package, object or C source and print what it reports.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "runtime/runner.hpp"
+#include "util/error.hpp"
+
+namespace {
+
+int report(const ecli::Error& e) {
+  if (!e.details().empty()) std::cerr << e.details();
+  std::cerr << "ecli: " << e.what() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Run eBPF programs packaged by ecc: options, output and attachment are generated from the program.",
+               "ecli");
+  app.set_version_flag("-V,--version", std::string("ecli ") + ECLI_VERSION);
+  app.require_subcommand(1);
+
+  ecli::runtime::RunOptions options;
+  CLI::App* run = app.add_subcommand("run", "Load, attach and run TARGET until Ctrl-C, SIGTERM or --duration");
+  run->prefix_command();  // everything after TARGET belongs to the program
+  run->add_option("-d,--duration", options.duration, "Stop after SECONDS")
+      ->type_name("SECONDS")
+      ->check(CLI::NonNegativeNumber);
+  bool no_trace_pipe = false;
+  run->add_flag("--no-trace-pipe", no_trace_pipe, "Do not stream bpf_printk output");
+  run->add_flag("-v,--verbose", options.verbose, "Show libbpf's messages");
+  run->footer(
+      "TARGET is a package.json from ecc, a BPF object (x.bpf.o) or a BPF C source (x.bpf.c, compiled on the fly).\n"
+      "Program options follow TARGET; `ecli run TARGET --help` lists them.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "ecli: " << e.what() << " (see ecli --help)\n";
+    return 2;
+  }
+  std::vector<std::string> rest = run->remaining();
+  if (rest.empty()) {
+    std::cerr << "ecli: run needs a TARGET: a package.json, a .bpf.o or a .bpf.c (see ecli run --help)\n";
+    return 2;
+  }
+  options.target = rest.front();
+  options.program_args.assign(rest.begin() + 1, rest.end());
+  options.trace_pipe = !no_trace_pipe;
+
+  try {
+    return ecli::runtime::run(options);
+  } catch (const ecli::Error& e) {
+    return report(e);
+  } catch (const std::exception& e) {
+    std::cerr << "ecli: " << e.what() << "\n";
+    return 1;
+  }
+}

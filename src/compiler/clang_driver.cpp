@@ -33,9 +33,8 @@ std::string target_arch_define() {
   return "-D__TARGET_ARCH_" + arch;
 }
 
-std::vector<std::string> bpf_cflags(const std::filesystem::path& source_dir, const std::filesystem::path& vmlinux_dir,
-                                    const std::vector<std::string>& extra_flags) {
-  std::vector<std::string> flags = {"-g", "-O2", "-target", "bpf", target_arch_define(), "-I" + source_dir.string()};
+std::vector<std::string> bpf_cflags(const std::filesystem::path& vmlinux_dir, const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> flags = {"-g", "-O2", "-target", "bpf", target_arch_define()};
   if (!vmlinux_dir.empty()) flags.push_back("-I" + vmlinux_dir.string());
   // <linux/bpf.h> needs <asm/types.h>, which Debian keeps in the multiarch folder.
   struct utsname u {};

@@ -15,10 +15,10 @@ std::string choose_clang(const std::string& requested);
 // "-D__TARGET_ARCH_x86" and friends for the machine we run on.
 std::string target_arch_define();
 
-// Flags shared by the compile and the libclang parse: target, arch, include
-// paths (source folder, vmlinux.h folder, multiarch system headers) and extras.
-std::vector<std::string> bpf_cflags(const std::filesystem::path& source_dir, const std::filesystem::path& vmlinux_dir,
-                                    const std::vector<std::string>& extra_flags);
+// Flags shared by the PCH, the compile and the libclang parse: target, arch,
+// include paths (vmlinux.h folder, multiarch system headers) and extras. The
+// source's own folder is not here so that one PCH serves every source.
+std::vector<std::string> bpf_cflags(const std::filesystem::path& vmlinux_dir, const std::vector<std::string>& extra_flags);
 
 // A PCH of `header` built with `cflags`, cached beside it; empty path when
 // building it failed (compiles then go without it).

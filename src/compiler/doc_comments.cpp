@@ -66,18 +66,46 @@ CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data)
   return CXChildVisit_Continue;
 }
 
-}  // namespace
+// A PCH libclang cannot use (another clang version) shows up as a fatal diagnostic.
+bool pch_rejected(CXTranslationUnit tu) {
+  for (unsigned i = 0; i < clang_getNumDiagnostics(tu); i++) {
+    CXDiagnostic d = clang_getDiagnostic(tu, i);
+    bool fatal = clang_getDiagnosticSeverity(d) == CXDiagnostic_Fatal;
+    std::string text = to_string(clang_getDiagnosticSpelling(d));
+    clang_disposeDiagnostic(d);
+    if (fatal && (text.find("PCH") != std::string::npos || text.find("precompiled") != std::string::npos))
+      return true;
+  }
+  return false;
+}
 
-SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args) {
-  SourceDocs docs;
-  std::unique_ptr<void, decltype(&clang_disposeIndex)> index(clang_createIndex(0, 0), clang_disposeIndex);
+CXTranslationUnit parse(CXIndex index, const std::string& source, const std::vector<std::string>& clang_args,
+                        const std::string& pch) {
   std::vector<const char*> args;
   for (auto& a : clang_args) args.push_back(a.c_str());
+  if (!pch.empty()) {
+    args.push_back("-include-pch");
+    args.push_back(pch.c_str());
+  }
   CXTranslationUnit tu = nullptr;
-  CXErrorCode rc = clang_parseTranslationUnit2(
-      index.get(), source.c_str(), args.data(), static_cast<int>(args.size()), nullptr, 0,
-      CXTranslationUnit_SkipFunctionBodies | CXTranslationUnit_KeepGoing, &tu);
-  if (rc != CXError_Success || !tu) throw Error("libclang could not parse " + source);
+  CXErrorCode rc = clang_parseTranslationUnit2(index, source.c_str(), args.data(), static_cast<int>(args.size()),
+                                               nullptr, 0,
+                                               CXTranslationUnit_SkipFunctionBodies | CXTranslationUnit_KeepGoing, &tu);
+  return rc == CXError_Success ? tu : nullptr;
+}
+
+}  // namespace
+
+SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args,
+                        const std::string& pch) {
+  SourceDocs docs;
+  std::unique_ptr<void, decltype(&clang_disposeIndex)> index(clang_createIndex(0, 0), clang_disposeIndex);
+  CXTranslationUnit tu = parse(index.get(), source, clang_args, pch);
+  if (tu && !pch.empty() && pch_rejected(tu)) {
+    clang_disposeTranslationUnit(tu);
+    tu = parse(index.get(), source, clang_args, {});
+  }
+  if (!tu) throw Error("libclang could not parse " + source);
   Visit visit{&docs};
   clang_visitChildren(clang_getTranslationUnitCursor(tu), visit_top_level, &visit);
   clang_disposeTranslationUnit(tu);

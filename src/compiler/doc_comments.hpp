@@ -17,7 +17,9 @@ struct SourceDocs {
 };
 
 // Parses `source` with `clang_args` (include paths, defines, target) and
-// collects the annotations of top-level declarations in the main file.
-SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args);
+// collects the annotations of top-level declarations in the main file. A
+// `pch` (of vmlinux.h) makes the parse ~10x faster; it is dropped if rejected.
+SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args,
+                        const std::string& pch = {});
 
 }  // namespace ecli::compiler

@@ -104,16 +104,18 @@ EccResult run_ecc(const EccOptions& options) {
   if (mentions_vmlinux(options, source_text)) {
     VmlinuxHeader header = provide_vmlinux_header(options.btf);
     vmlinux_dir = header.dir;
-    cflags = bpf_cflags(source.parent_path(), vmlinux_dir, options.extra_flags);
+    cflags = bpf_cflags(vmlinux_dir, options.extra_flags);
     // A user who turns off CO-RE attributes before the include must not get our PCH's.
     if (options.use_pch && source_text.find("BPF_NO_PRESERVE_ACCESS_INDEX") == std::string::npos)
       pch = provide_pch(clang, header.header, cflags);
   } else {
-    cflags = bpf_cflags(source.parent_path(), {}, options.extra_flags);
+    cflags = bpf_cflags({}, options.extra_flags);
   }
+  // The source's folder comes first, so a vmlinux.h or header beside it wins.
+  cflags.insert(cflags.begin(), "-I" + source.parent_path().string());
 
   // Doc comments are read while clang compiles: two cores, two jobs.
-  auto docs_job = std::async(std::launch::async, [&] { return extract_docs(source.string(), cflags); });
+  auto docs_job = std::async(std::launch::async, [&] { return extract_docs(source.string(), cflags, pch.string()); });
 
   std::filesystem::path object_path = out_dir / (name + ".bpf.o");
   std::filesystem::path tmp_object = object_path;

@@ -29,7 +29,16 @@ int run(const RunOptions& options) {
       "ecli run " + target.usage_name, target.package.meta,
       make_option_specs(target.package.meta, object.globals(),
                         [&](const btf::GlobalVariable& var) { return object.initial_bytes(var); }));
-  auto settings = program_options.parse(options.program_args);
+  std::optional<std::vector<GlobalSetting>> settings;
+  try {
+    settings = program_options.parse(options.program_args);
+  } catch (const Error& e) {
+    for (const auto& arg : options.program_args)
+      for (const char* own : {"-d", "--duration", "-v", "--verbose", "--no-trace-pipe"})
+        if (arg == own || arg.starts_with(std::string(own) + "="))
+          throw Error(std::string(e.what()) + "; ecli's own options such as " + own + " go before TARGET");
+    throw;
+  }
   if (!settings) {
     std::cout << program_options.help() << std::flush;
     return 0;

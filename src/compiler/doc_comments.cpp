@@ -7,6 +7,7 @@
 
 #include "compiler/annotations.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 
 namespace ecli::compiler {
 namespace {
@@ -35,13 +36,54 @@ std::string raw_comment(CXCursor cursor) {
   return to_string(clang_Cursor_getRawCommentText(record));
 }
 
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+
+// The `///` lines or `/** */` block that end on the line right above `line`
+// (1-based). clang does not attach comments to declarations that come out of
+// macros (BPF_KPROBE, BPF_PROG), so for those we look where the parser says the
+// declaration starts.
+std::string doc_comment_above(const std::vector<std::string>& lines, unsigned line) {
+  if (line < 2 || line - 1 > lines.size()) return {};
+  int i = static_cast<int>(line) - 2;
+  // The declaration's extent may start after its SEC("...") line.
+  while (i > 0 && trim(lines[i]).starts_with("SEC(")) i--;
+  std::vector<std::string> block;
+  if (trim(lines[i]).starts_with("///")) {
+    while (i >= 0 && trim(lines[i]).starts_with("///")) block.insert(block.begin(), lines[i--]);
+  } else if (trim(lines[i]).ends_with("*/")) {
+    while (i >= 0) {
+      block.insert(block.begin(), lines[i]);
+      if (trim(lines[i]).starts_with("/**")) break;
+      if (trim(lines[i]).starts_with("/*") || i == 0) return {};  // a plain comment, not a doc comment
+      i--;
+    }
+  }
+  std::string out;
+  for (auto& l : block) out += l + "\n";
+  return out;
+}
+
 struct Visit {
   SourceDocs* docs;
+  std::vector<std::string> lines;  // the main file, for doc_comment_above
+  CXFile main_file = nullptr;
 };
 
+// Declared in the main file, also when a macro of the main file wrote it.
+bool in_main_file(CXCursor cursor, CXFile main_file) {
+  CXFile file = nullptr;
+  clang_getExpansionLocation(clang_getCursorLocation(cursor), &file, nullptr, nullptr, nullptr);
+  return file && clang_File_isEqual(file, main_file);
+}
+
 CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data) {
-  auto* docs = static_cast<Visit*>(data)->docs;
-  if (!clang_Location_isFromMainFile(clang_getCursorLocation(cursor))) return CXChildVisit_Continue;
+  auto* visit = static_cast<Visit*>(data);
+  auto* docs = visit->docs;
+  if (!in_main_file(cursor, visit->main_file)) return CXChildVisit_Continue;
   CXCursorKind kind = clang_getCursorKind(cursor);
   if (kind != CXCursor_VarDecl && kind != CXCursor_FunctionDecl) return CXChildVisit_Continue;
   std::string name = to_string(clang_getCursorSpelling(cursor));
@@ -59,6 +101,11 @@ CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data)
   }
 
   std::string raw = raw_comment(cursor);
+  if (raw.empty()) {
+    unsigned line = 0;
+    clang_getExpansionLocation(clang_getRangeStart(clang_getCursorExtent(cursor)), nullptr, &line, nullptr, nullptr);
+    raw = doc_comment_above(visit->lines, line);
+  }
   if (raw.empty()) return CXChildVisit_Continue;
   package::Json annotations = parse_doc_comment(raw);
   annotations["__location"] = location_text(cursor);
@@ -106,7 +153,13 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
     tu = parse(index.get(), source, clang_args, {});
   }
   if (!tu) throw Error("libclang could not parse " + source);
-  Visit visit{&docs};
+  Visit visit{&docs, {}, clang_getFile(tu, source.c_str())};
+  std::string text = read_file(source);
+  for (size_t pos = 0; pos <= text.size();) {
+    size_t nl = text.find('\n', pos);
+    visit.lines.push_back(text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
+  }
   clang_visitChildren(clang_getTranslationUnitCursor(tu), visit_top_level, &visit);
   clang_disposeTranslationUnit(tu);
   return docs;

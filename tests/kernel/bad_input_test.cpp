@@ -1,0 +1,170 @@
+// Bad input gets one clear line on stderr and a non-zero exit (never a crash
+// or a hang), through the real binaries.
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "kernel/fixture.hpp"
+#include "package/codec.hpp"
+
+namespace ecli::test {
+namespace {
+
+// Exactly one line on stderr, containing `text`, and exit code 1.
+void expect_error_line(const Result& r, const std::string& text) {
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(r.err.starts_with("ecli: ") || r.err.starts_with("ecc: ")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+Result run_package_text(const std::string& text) {
+  TempDir dir;
+  write_text(dir / "package.json", text);
+  return run(ecli_run({(dir / "package.json").string()}));
+}
+
+nlohmann::json hello_json() { return nlohmann::json::parse(read_text(example_package("hello"))); }
+
+TEST(BadInput, MissingFile) {
+  expect_error_line(run(ecli_run({"/nonexistent/package.json"})),
+                    "cannot open /nonexistent/package.json: No such file or directory");
+}
+
+TEST(BadInput, EmptyFile) { expect_error_line(run_package_text(""), "is empty"); }
+
+TEST(BadInput, GarbageFile) {
+  expect_error_line(run_package_text("\x01\x02garbage"), "neither a package (JSON), a BPF object (ELF) nor");
+}
+
+TEST(BadInput, InvalidJson) { expect_error_line(run_package_text("{\"bpf_object\": ]"), "is not valid JSON"); }
+
+TEST(BadInput, TruncatedPackage) {
+  std::string text = read_text(example_package("hello"));
+  expect_error_line(run_package_text(text.substr(0, text.size() / 2)), "is not valid JSON");
+}
+
+TEST(BadInput, InvalidBase64) {
+  auto j = hello_json();
+  j["bpf_object"] = "@@not base64@@";
+  expect_error_line(run_package_text(j.dump()), "bpf_object is not valid base64");
+}
+
+TEST(BadInput, TruncatedObjectData) {
+  auto j = hello_json();
+  std::string b64 = j["bpf_object"];
+  j["bpf_object"] = b64.substr(0, b64.size() / 2 / 4 * 4);
+  expect_error_line(run_package_text(j.dump()), "bpf_object is truncated");
+}
+
+TEST(BadInput, ObjectSizeMismatch) {
+  auto j = hello_json();
+  j["bpf_object_size"] = j["bpf_object_size"].get<uint64_t>() + 1;
+  expect_error_line(run_package_text(j.dump()), "but bpf_object_size says");
+  j["bpf_object_size"] = j["bpf_object_size"].get<uint64_t>() - 2;
+  expect_error_line(run_package_text(j.dump()), "more than the");
+}
+
+TEST(BadInput, MissingObject) {
+  auto j = hello_json();
+  j.erase("bpf_object");
+  expect_error_line(run_package_text(j.dump()), "package is missing bpf_object");
+}
+
+TEST(BadInput, PackagedObjectThatIsNotElf) {
+  auto j = hello_json();
+  std::string not_elf = "this is not an ELF file at all, just text";
+  j["bpf_object"] = package::base64_encode(package::zlib_compress(not_elf));
+  j["bpf_object_size"] = not_elf.size();
+  expect_error_line(run_package_text(j.dump()), "bpf_object is not an ELF file");
+}
+
+TEST(BadInput, ElfThatIsNotBpf) {
+  expect_error_line(run(ecli_run({"/bin/true"})), "/bin/true is an ELF file but not a BPF object");
+}
+
+TEST(BadInput, UnknownProgramOption) {
+  expect_error_line(run(ecli_run({example_package("hello"), "--no_such_option", "1"})),
+                    "unknown program option --no_such_option");
+}
+
+TEST(BadInput, MalformedIntegerValue) {
+  expect_error_line(run(ecli_run({example_package("hello"), "--pid_filter", "abc"})),
+                    "invalid value for --pid_filter: 'abc' is not an integer (expected pid_t (32-bit signed integer))");
+}
+
+TEST(BadInput, OutOfRangeIntegerValue) {
+  expect_error_line(run(ecli_run({example_package("hello"), "--pid_filter", "99999999999"})),
+                    "'99999999999' is out of range for pid_t (32-bit signed integer) (-2147483648..2147483647)");
+}
+
+TEST(BadInput, MissingOptionValue) {
+  Result r = run(ecli_run({example_package("hello"), "--pid_filter"}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--pid_filter"), std::string::npos) << r.err;
+}
+
+TEST(BadInput, StringLongerThanItsArray) {
+  TempDir dir;
+  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
+  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--name", "eight+chars"})),
+                    "invalid value for --name: 'eight+chars' is 11 bytes long but char[8] holds at most 7");
+  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--color", "PURPLE"})),
+                    "'PURPLE' is not a value of enum color (one of RED, GREEN, BLUE or a number)");
+  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--small", "256"})), "out of range for __u8");
+  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--user", "-1"})), "out of range for uid_t");
+  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--flag=maybe"})), "'maybe' is not true or false");
+}
+
+TEST(BadInput, EcliOptionAfterTargetIsExplained) {
+  expect_error_line(run(ecli_run({example_package("hello"), "-d", "1"})), "ecli's own options such as -d go before TARGET");
+}
+
+TEST(BadInput, NotRoot) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to drop privileges with setpriv";
+  TempDir dir;  // readable by nobody, unlike the test's private folders
+  fs::permissions(dir.path(), fs::perms::all & ~(fs::perms::group_write | fs::perms::others_write));
+  fs::copy_file(example_package("hello"), dir / "package.json");
+  fs::permissions(dir / "package.json", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  Result r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", ecli_bin(), "run",
+                  (dir / "package.json").string()});
+  expect_error_line(r, "permission denied: loading BPF programs needs root");
+}
+
+TEST(BadInput, VerifierRejectionShowsTheLogTail) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/reject.bpf.c"}).code, 0);
+  Result r = run(ecli_run({(dir / "package.json").string()}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("verifier log (last lines):"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ecli: the BPF verifier rejected program 'bad' (SEC(\"tp/syscalls/sys_enter_getppid\")): "
+                       "R0 invalid mem access 'scalar'"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(BadInput, CompileErrorShowsDiagnosticsAndWritesNoPackage) {
+  TempDir dir;
+  Result r = run({ecc_bin(), "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/syntax_error.bpf.c"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("error: use of undeclared identifier 'undeclared_identifier'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ecc: cannot compile"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+TEST(BadInput, EccMissingSource) {
+  Result r = run({ecc_bin(), "/nonexistent/x.bpf.c"});
+  expect_error_line(r, "cannot open /nonexistent/x.bpf.c: No such file or directory");
+}
+
+TEST(BadInput, RunningABrokenSourceShowsDiagnostics) {
+  Result r = run(ecli_run({ECLI_SOURCE_DIR "/tests/data/syntax_error.bpf.c"}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("undeclared_identifier"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ecli: cannot compile"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ecli::test

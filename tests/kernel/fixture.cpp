@@ -1,0 +1,65 @@
+#include "kernel/fixture.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace ecli::test {
+namespace {
+
+// One cache for the whole run, so vmlinux.h and its PCH are built once.
+const bool cache_set = [] {
+  setenv("ECLI_CACHE_DIR", (fs::temp_directory_path() / "ecli-test-cache").c_str(), 0);
+  return true;
+}();
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "ecli-test-XXXXXX").string();
+  path_ = mkdtemp(pattern.data());
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string ecli_bin() { return ECLI_BIN; }
+std::string ecc_bin() { return ECC_BIN; }
+
+fs::path example_source(const std::string& name) {
+  return fs::path(ECLI_SOURCE_DIR) / "examples" / name / (name + ".bpf.c");
+}
+
+std::string example_package(const std::string& name) {
+  static std::map<std::string, std::string> built;
+  static TempDir* root = new TempDir();  // lives for the whole run
+  if (auto it = built.find(name); it != built.end()) return it->second;
+  fs::path out = root->path() / name;
+  Result r = run({ecc_bin(), "-o", out.string(), example_source(name).string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  return built[name] = (out / "package.json").string();
+}
+
+std::vector<std::string> ecli_run(std::vector<std::string> args) {
+  args.insert(args.begin(), {ecli_bin(), "run"});
+  return args;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+}  // namespace ecli::test

@@ -1,0 +1,45 @@
+#pragma once
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support/process.hpp"
+
+namespace ecli::test {
+
+namespace fs = std::filesystem;
+
+// A temporary folder removed at the end of the test.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+std::string ecli_bin();
+std::string ecc_bin();
+fs::path example_source(const std::string& name);  // examples/NAME/NAME.bpf.c
+
+// package.json of an example, compiled once per test run.
+std::string example_package(const std::string& name);
+
+// `ecli run ARGS...` as a running process.
+std::vector<std::string> ecli_run(std::vector<std::string> args);
+
+std::string read_text(const fs::path& path);
+void write_text(const fs::path& path, const std::string& text);
+
+// Kernel tests need root; without it they are skipped, saying so.
+#define REQUIRE_ROOT()                                                          \
+  do {                                                                          \
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to load BPF programs";      \
+  } while (0)
+
+}  // namespace ecli::test

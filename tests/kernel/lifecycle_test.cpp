@@ -1,0 +1,226 @@
+// Running, stopping and cleaning up: help, signals, duration, run-from-source,
+// typed globals, the trace stream, compatibility with hand-made packages.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "kernel/fixture.hpp"
+
+namespace ecli::test {
+namespace {
+
+constexpr const char* kRunning = "ecli: running";
+
+bool trace_instance_exists(pid_t pid) {
+  for (const char* root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
+    if (fs::exists(fmt::format("{}/instances/ecli-{}", root, pid))) return true;
+  return false;
+}
+
+// Names of loaded BPF programs, from bpftool.
+std::string loaded_programs() { return run({"bpftool", "prog", "show"}).out; }
+
+TEST(Lifecycle, HelpPrintsGeneratedOptionsOnStdout) {
+  TempDir dir;
+  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
+  Result r = run(ecli_run({(dir / "package.json").string(), "--help"}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  for (const char* text : {"Show the globals the command line set", "Version: 2.5", "--target pid_t [0]",
+                           "Process to report (the test's trigger)", "--small __u8 [0]", "--name char[8] [none]",
+                           "--flag [false]", "--color enum color [RED]", "-n,--number int [42]",
+                           "a number with a default", "--data_value int [7]", "A value in .data",
+                           "--bss_value __u32 [0]"})
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
+}
+
+TEST(Lifecycle, TypedGlobalsReachTheProgram) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"-d", "20", (dir / "package.json").string(), "--target", std::to_string(caller.pid()),
+                         "--small", "0xff", "--medium", "-32768", "--big", "18446744073709551615", "--ul", "123456789012",
+                         "--user", "4294967295", "--flag", "--color", "BLUE", "--name", "seven77", "--data_value", "-5",
+                         "--bss_value", "77"}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  EXPECT_TRUE(ecli.wait_stdout("bss=77 default=42")) << ecli.out() << ecli.err();
+  std::string out = ecli.out();
+  for (const char* text : {"small=255 medium=-32768 big=18446744073709551615", "ul=123456789012 user=4294967295 flag=1",
+                           "color=40 name=seven77 data=-5"})
+    EXPECT_NE(out.find(text), std::string::npos) << text << "\n" << out;
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+TEST(Lifecycle, EnumByNumberAndCmdargShortName) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"-d", "20", (dir / "package.json").string(), "--target", std::to_string(caller.pid()),
+                         "--color", "2", "-n", "-9", "--flag=false"}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  EXPECT_TRUE(ecli.wait_stdout("bss=0 default=-9")) << ecli.out() << ecli.err();
+  EXPECT_NE(ecli.out().find("color=2 name=none data=7"), std::string::npos) << ecli.out();
+  EXPECT_NE(ecli.out().find("flag=0"), std::string::npos) << ecli.out();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+TEST(Lifecycle, SigintDetachesEverythingAndExitsZero) {
+  REQUIRE_ROOT();
+  Process ecli(ecli_run({example_package("sigsnoop-printk")}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  EXPECT_TRUE(trace_instance_exists(ecli.pid()));
+  EXPECT_NE(loaded_programs().find("tgkill_entry"), std::string::npos);
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(5s), 0);
+  EXPECT_FALSE(trace_instance_exists(ecli.pid()));
+  EXPECT_EQ(loaded_programs().find("tgkill_entry"), std::string::npos);
+}
+
+TEST(Lifecycle, SigtermAndDurationExitZero) {
+  REQUIRE_ROOT();
+  Process term(ecli_run({example_package("hello")}));
+  ASSERT_TRUE(term.wait_stderr(kRunning)) << term.err();
+  term.signal(SIGTERM);
+  EXPECT_EQ(term.wait_exit(5s), 0);
+
+  auto start = std::chrono::steady_clock::now();
+  Result timed = run(ecli_run({"--duration", "0.5", example_package("hello"), "--pid_filter", "1"}));
+  EXPECT_EQ(timed.code, 0) << timed.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_NE(timed.err.find("running for 0.5 s"), std::string::npos) << timed.err;
+}
+
+TEST(Lifecycle, FailedAttachLeavesNothingBehind) {
+  REQUIRE_ROOT();
+  Process ecli(ecli_run({example_package("kprobe-link")}));
+  auto code = ecli.wait_exit(5s);
+  if (!code) GTEST_SKIP() << "kprobes work on this kernel: nothing fails to attach";
+  EXPECT_EQ(*code, 1);
+  EXPECT_FALSE(trace_instance_exists(ecli.pid()));
+  EXPECT_EQ(loaded_programs().find("do_unlinkat"), std::string::npos);
+}
+
+TEST(Lifecycle, NoTracePipeTurnsTheStreamOff) {
+  REQUIRE_ROOT();
+  Trigger writer([] { (void)!write(open("/dev/null", O_WRONLY), "x", 1); });
+  Process ecli(ecli_run({"--no-trace-pipe", "-d", "20", example_package("hello"), "--pid_filter",
+                         std::to_string(writer.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  EXPECT_FALSE(trace_instance_exists(ecli.pid()));
+  writer.go();
+  writer.wait();
+  std::this_thread::sleep_for(300ms);
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+  EXPECT_EQ(ecli.out(), "");
+}
+
+TEST(Lifecycle, LinesFromBeforeThisRunAreNotShown) {
+  REQUIRE_ROOT();
+  // A first run makes the kernel put lines for `writer` into the global trace buffer...
+  Trigger writer([] {
+    int fd = open("/dev/null", O_WRONLY);
+    for (int i = 0; i < 5; i++) (void)!write(fd, "x", 1);
+    pause();
+  });
+  std::string filter = std::to_string(writer.pid());
+  {
+    Process first(ecli_run({example_package("hello"), "--pid_filter", filter}));
+    ASSERT_TRUE(first.wait_stderr(kRunning)) << first.err();
+    writer.go();
+    ASSERT_TRUE(first.wait_stdout("BPF triggered from PID " + filter)) << first.out();
+    first.signal(SIGINT);
+    ASSERT_EQ(first.wait_exit(), 0);
+  }
+  // ...which a second run for the same pid must not print as its own.
+  Result second = run(ecli_run({"-d", "1", example_package("hello"), "--pid_filter", filter}));
+  EXPECT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(second.out, "");
+  kill(writer.pid(), SIGKILL);
+}
+
+TEST(Lifecycle, RunsSourceDirectlyLeavingTheFolderClean) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  fs::copy_file(example_source("hello"), dir / "hello.bpf.c");
+  Trigger writer([] { (void)!write(open("/dev/null", O_WRONLY), "x", 1); });
+  Process ecli(ecli_run({"-d", "20", (dir / "hello.bpf.c").string(), "--pid_filter", std::to_string(writer.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning, 30s)) << ecli.err();
+  writer.go();
+  EXPECT_TRUE(ecli.wait_stdout(fmt::format("BPF triggered from PID {}.", writer.pid()))) << ecli.out();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+  std::vector<std::string> files;
+  for (auto& e : fs::directory_iterator(dir.path())) files.push_back(e.path().filename());
+  EXPECT_EQ(files, std::vector<std::string>{"hello.bpf.c"});
+}
+
+TEST(Lifecycle, HandMadePackageWithNullListsAndUnknownKeysRuns) {
+  REQUIRE_ROOT();
+  auto j = nlohmann::json::parse(read_text(example_package("hello")));
+  j["meta"]["export_types"] = nullptr;
+  j["meta"]["bpf_skel"]["maps"] = nullptr;
+  j["meta"]["bpf_skel"]["data_sections"][0]["variables"][0]["some_future_key"] = {1, 2};
+  j["meta"]["something_new"] = {{"a", 1}};
+  j["meta"]["bpf_skel"]["progs"][0]["unknown"] = "x";
+  j["another_top_level_key"] = true;
+  TempDir dir;
+  write_text(dir / "package.json", j.dump());
+  Trigger writer([] { (void)!write(open("/dev/null", O_WRONLY), "x", 1); });
+  Process ecli(ecli_run({"-d", "20", (dir / "package.json").string(), "--pid_filter", std::to_string(writer.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  writer.go();
+  EXPECT_TRUE(ecli.wait_stdout(fmt::format("BPF triggered from PID {}.", writer.pid()))) << ecli.out();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+TEST(Lifecycle, MountsTracefsInAFreshNetworkNamespace) {
+  REQUIRE_ROOT();
+  if (run({"ip", "-V"}).code != 0) GTEST_SKIP() << "iproute2 is not installed";
+  std::string ns = fmt::format("ecli-test-{}", getpid());
+  ASSERT_EQ(run({"ip", "netns", "add", ns}).code, 0);
+  struct Cleanup {
+    std::string ns;
+    ~Cleanup() { run({"ip", "netns", "del", ns}); }
+  } cleanup{ns};
+  Trigger writer([] { (void)!write(open("/dev/null", O_WRONLY), "x", 1); });
+  Process ecli({"ip", "netns", "exec", ns, ecli_bin(), "run", "-d", "20", example_package("hello"), "--pid_filter",
+                std::to_string(writer.pid())});
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  writer.go();
+  EXPECT_TRUE(ecli.wait_stdout(fmt::format("BPF triggered from PID {}.", writer.pid()))) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+TEST(Lifecycle, EccWritesPackageAndObjectAndReusesVmlinuxHeader) {
+  TempDir out;
+  Result first = run({ecc_bin(), "-o", out.path().string(), example_source("opensnoop-printk").string()});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.err.find("Compiling bpf object..."), std::string::npos);
+  EXPECT_NE(first.err.find("Packing ebpf object and config into package.json..."), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "package.json"));
+  EXPECT_TRUE(fs::exists(out / "opensnoop-printk.bpf.o"));
+  fs::path cache = getenv("ECLI_CACHE_DIR");
+  std::vector<fs::file_time_type> before;
+  for (auto& e : fs::recursive_directory_iterator(cache / "vmlinux")) before.push_back(e.last_write_time());
+  ASSERT_FALSE(before.empty());
+  ASSERT_EQ(run({ecc_bin(), "-q", "-o", out.path().string(), example_source("opensnoop-printk").string()}).code, 0);
+  std::vector<fs::file_time_type> after;
+  for (auto& e : fs::recursive_directory_iterator(cache / "vmlinux")) after.push_back(e.last_write_time());
+  EXPECT_EQ(before, after);  // nothing regenerated
+}
+
+}  // namespace
+}  // namespace ecli::test

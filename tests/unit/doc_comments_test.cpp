@@ -1,0 +1,116 @@
+// libclang attaches comments to declarations: globals, maps (comment above
+// `struct {`), programs behind SEC() and macros, and LICENSE.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "compiler/doc_comments.hpp"
+#include "compiler/ecc.hpp"
+
+namespace ecli::compiler {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DocComments : public ::testing::Test {
+ protected:
+  fs::path dir = fs::temp_directory_path() / ("ecli-docs-" + std::to_string(getpid()));
+  void SetUp() override { fs::create_directories(dir); }
+  void TearDown() override { fs::remove_all(dir); }
+  SourceDocs extract(const std::string& code) {
+    fs::path file = dir / "x.bpf.c";
+    std::ofstream(file) << code;
+    return extract_docs(file.string(), {"-target", "bpf", "-I" + dir.string()});
+  }
+};
+
+constexpr const char* kSource = R"(
+#define SEC(name) __attribute__((section(name), used))
+#define __uint(name, val) int (*name)[val]
+#define PROG(name) int name(void *ctx)
+
+/// Process ID to trace
+/// (0 means every process)
+const volatile int pid_target = 0;
+
+/// @cmdarg {"default": 10, "short": "m"}
+const volatile unsigned long long min_us = 0;
+
+/// @sample {"interval": 1000, "type": "log2_hist"}
+struct {
+    __uint(type, 1);
+} hists SEC(".maps");
+
+/// @tchook {"ifindex": 1, "attach_point": "BPF_TC_INGRESS"}
+/// @tcopts {"handle": 1, "priority": 1}
+SEC("tc")
+int tc_ingress(void *ctx) { return 0; }
+
+/// Through a macro
+SEC("tp/x/y")
+PROG(via_macro) { return 0; }
+
+// not a doc comment
+int plain = 1;
+
+/// @brief A tool
+/// @details It does things
+/// @version 0.1
+/// Longer description.
+char LICENSE[] SEC("license") = "GPL";
+)";
+
+TEST_F(DocComments, GlobalsKeepMultiLineDescriptions) {
+  SourceDocs docs = extract(kSource);
+  EXPECT_EQ(docs.variables["pid_target"]["description"], "Process ID to trace\n(0 means every process)");
+  EXPECT_EQ(docs.variables["min_us"]["cmdarg"]["short"], "m");
+  EXPECT_EQ(docs.variables.count("plain"), 0u);
+}
+
+TEST_F(DocComments, MapCommentAboveStructIsTheMaps) {
+  SourceDocs docs = extract(kSource);
+  EXPECT_EQ(docs.variables["hists"]["sample"]["type"], "log2_hist");
+}
+
+TEST_F(DocComments, ProgramsBehindSecAndMacros) {
+  SourceDocs docs = extract(kSource);
+  EXPECT_EQ(docs.functions["tc_ingress"]["tchook"]["attach_point"], "BPF_TC_INGRESS");
+  EXPECT_EQ(docs.functions["tc_ingress"]["tcopts"]["handle"], 1);
+  EXPECT_EQ(docs.functions["via_macro"]["description"], "Through a macro");
+}
+
+TEST_F(DocComments, LicenseDocumentsTheTool) {
+  SourceDocs docs = extract(kSource);
+  package::Meta meta;
+  merge_docs(meta, docs);
+  ASSERT_TRUE(meta.doc);
+  EXPECT_EQ(meta.doc->brief, "A tool");
+  EXPECT_EQ(meta.doc->details, "It does things");
+  EXPECT_EQ(meta.doc->version, "0.1");
+  EXPECT_EQ(meta.doc->description, "Longer description.");
+}
+
+TEST_F(DocComments, WarnsAboutConstWithoutVolatile) {
+  SourceDocs docs = extract("const int pid_filter = 0;\nconst volatile int fine = 0;\n");
+  ASSERT_EQ(docs.warnings.size(), 1u);
+  EXPECT_NE(docs.warnings[0].find("global 'pid_filter' is const but not volatile"), std::string::npos);
+}
+
+TEST_F(DocComments, MergeFillsVariablesMapsAndProgs) {
+  SourceDocs docs = extract(kSource);
+  package::Meta meta;
+  meta.data_sections.push_back({".rodata", {{"pid_target", "int", "", nullptr, {}}, {"min_us", "unsigned long long", "", nullptr, {}}}});
+  meta.maps.push_back({"hists", "hists", false, nullptr, {}});
+  meta.progs.push_back({"tc_ingress", "tc", true, {}});
+  merge_docs(meta, docs);
+  EXPECT_EQ(meta.data_sections[0].variables[0].description, "Process ID to trace\n(0 means every process)");
+  EXPECT_EQ(meta.data_sections[0].variables[1].cmdarg["default"], 10);
+  EXPECT_EQ(meta.maps[0].sample["interval"], 1000);
+  EXPECT_EQ(meta.progs[0].extra["tcopts"]["priority"], 1);
+  EXPECT_FALSE(meta.progs[0].extra.contains("__location"));
+}
+
+}  // namespace
+}  // namespace ecli::compiler

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <set>
 
 #include "compiler/annotations.hpp"
 #include "util/error.hpp"
@@ -160,7 +161,25 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
     visit.lines.push_back(text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
     pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
   }
-  clang_visitChildren(clang_getTranslationUnitCursor(tu), visit_top_level, &visit);
+  // Visiting the translation unit would deserialise every declaration of the
+  // vmlinux.h PCH (80 ms); the main file's identifiers lead to its own.
+  CXSourceRange whole = clang_getRange(clang_getLocationForOffset(tu, visit.main_file, 0),
+                                       clang_getLocationForOffset(tu, visit.main_file, static_cast<unsigned>(text.size())));
+  CXToken* tokens = nullptr;
+  unsigned count = 0;
+  clang_tokenize(tu, whole, &tokens, &count);
+  std::set<unsigned> seen;
+  CXCursor tu_cursor = clang_getTranslationUnitCursor(tu);
+  for (unsigned i = 0; i < count; i++) {
+    if (clang_getTokenKind(tokens[i]) != CXToken_Identifier) continue;
+    CXCursor cursor = clang_getCursor(tu, clang_getTokenLocation(tu, tokens[i]));
+    CXCursorKind kind = clang_getCursorKind(cursor);
+    if (kind != CXCursor_VarDecl && kind != CXCursor_FunctionDecl) continue;
+    if (!clang_equalCursors(clang_getCursorSemanticParent(cursor), tu_cursor)) continue;
+    if (!seen.insert(clang_hashCursor(cursor)).second) continue;
+    visit_top_level(cursor, tu_cursor, &visit);
+  }
+  clang_disposeTokens(tu, tokens, count);
   clang_disposeTranslationUnit(tu);
   return docs;
 }

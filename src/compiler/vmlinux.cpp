@@ -59,18 +59,31 @@ std::string dump_header(const std::string& btf_path) {
          "#endif /* __VMLINUX_H__ */\n";
 }
 
+// The running kernel is identified by its build id (/sys/kernel/notes, a few
+// bytes) and BTF size, which costs nothing; a BTF file by its content.
+std::string btf_key(const std::string& btf_path, bool running_kernel) {
+  std::error_code ec;
+  if (running_kernel && std::filesystem::exists("/sys/kernel/notes", ec)) {
+    try {
+      std::string notes = read_file("/sys/kernel/notes");
+      auto size = std::filesystem::file_size(btf_path, ec);
+      if (!notes.empty() && !ec) return Hasher().add(notes).add(std::to_string(size)).hex();
+    } catch (const Error&) {
+    }
+  }
+  return Hasher().add(read_file(btf_path)).hex();
+}
+
 }  // namespace
 
 VmlinuxHeader provide_vmlinux_header(const std::string& btf_path_arg) {
   std::string btf_path = btf_path_arg.empty() ? "/sys/kernel/btf/vmlinux" : btf_path_arg;
-  std::string btf_bytes;
+  VmlinuxHeader out;
   try {
-    btf_bytes = read_file(btf_path);
+    out.key = btf_key(btf_path, btf_path_arg.empty());
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + " (vmlinux.h is generated from kernel BTF; pass a BTF file with --btf)");
   }
-  VmlinuxHeader out;
-  out.key = Hasher().add(btf_bytes).hex();
   out.dir = cache_dir() / "vmlinux" / out.key;
   out.header = out.dir / "vmlinux.h";
   if (std::filesystem::exists(out.header)) return out;

@@ -1,0 +1,154 @@
+// Time from launching a tracer to its first event on a terminal, and its peak
+// resident memory, for ecli and its peers side by side in one run.
+//
+// A trigger process opens a file every millisecond; each tool is started on a
+// pty (as a person watching sees it), filtered to the trigger's pid, and timed
+// until a line that names the trigger appears on the pty. Usage:
+//   bench_startup [RUNS]
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Sample {
+  double ms;
+  double rss_mb;
+};
+
+// Opens a file every millisecond until killed.
+pid_t start_trigger() {
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (;;) {
+      int fd = open("/etc/hostname", O_RDONLY);
+      if (fd >= 0) close(fd);
+      usleep(1000);
+    }
+  }
+  return pid;
+}
+
+// Peak RSS of a process that has not been reaped yet, from /proc.
+double peak_rss_mb(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmHWM:")) return std::atof(line.c_str() + 6) / 1024.0;
+  return 0;
+}
+
+std::optional<Sample> measure(const std::vector<std::string>& argv, const std::string& marker) {
+  int master;
+  auto start = Clock::now();
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);  // the tools' messages go to stderr; data to the pty
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  std::string seen;
+  std::optional<Sample> result;
+  char buf[4096];
+  while (Clock::now() - start < std::chrono::seconds(20)) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, n);
+    if (seen.find(marker) != std::string::npos) {
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      result = Sample{ms, peak_rss_mb(pid)};
+      break;
+    }
+  }
+  kill(pid, SIGINT);
+  for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; i++) usleep(20000);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  close(master);
+  return result;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+int main(int argc, char** argv) {
+  int runs = argc > 1 ? std::atoi(argv[1]) : 10;
+  fs::path work = fs::temp_directory_path() / fmt::format("ecli-bench-{}", getpid());
+  fs::create_directories(work);
+  setenv("ECLI_CACHE_DIR", (work / "cache").c_str(), 1);
+
+  // The package is built once, before timing; the cache is warmed by that too.
+  std::string source = ECLI_SOURCE_DIR "/examples/opensnoop-printk/opensnoop-printk.bpf.c";
+  std::string package = (work / "pkg" / "package.json").string();
+  if (system(fmt::format("{} -q -o {} {}", ECC_BIN, (work / "pkg").string(), source).c_str()) != 0) return 1;
+  fs::copy_file(source, work / "opensnoop-printk.bpf.c");
+
+  pid_t trigger = start_trigger();
+  std::string pid = std::to_string(trigger);
+  struct Tool {
+    std::string name;
+    std::vector<std::string> argv;
+    std::string marker;
+    bool cold_cache = false;    // no vmlinux.h, PCH or package cached
+    bool edited_source = false;  // the source changes each run: compiled, with vmlinux.h and PCH cached
+  };
+  std::vector<Tool> tools = {
+      {"ecli run package.json", {ECLI_BIN, "run", package, "--pid_target", pid}, "Process ID: " + pid},
+      {"ecli run x.bpf.c (cached)", {ECLI_BIN, "run", (work / "opensnoop-printk.bpf.c").string(), "--pid_target", pid},
+       "Process ID: " + pid},
+      {"ecli run x.bpf.c (edited)", {ECLI_BIN, "run", (work / "opensnoop-printk.bpf.c").string(), "--pid_target", pid},
+       "Process ID: " + pid, false, true},
+      {"ecli run x.bpf.c (cold cache)", {ECLI_BIN, "run", (work / "opensnoop-printk.bpf.c").string(), "--pid_target", pid},
+       "Process ID: " + pid, true},
+      {"libbpf-tools opensnoop", {"opensnoop", "-p", pid}, "/etc/hostname"},
+      {"bpftrace one-liner",
+       {"bpftrace", "-e", fmt::format("tracepoint:syscalls:sys_enter_openat /pid == {}/ {{ printf(\"hit {}\\n\", pid); }}", pid, "%d")},
+       "hit " + pid},
+  };
+
+  fmt::print("{:<32} {:>12} {:>12} {:>8}\n", "tool", "first event", "peak RSS", "runs");
+  for (const auto& tool : tools) {
+    std::vector<double> times, rss;
+    for (int i = 0; i < runs; i++) {
+      if (tool.cold_cache) fs::remove_all(work / "cache");
+      if (tool.edited_source) std::ofstream(work / "opensnoop-printk.bpf.c", std::ios::app) << "// edit " << i << "\n";
+      if (auto s = measure(tool.argv, tool.marker)) {
+        times.push_back(s->ms);
+        rss.push_back(s->rss_mb);
+      }
+    }
+    if (times.empty()) {
+      fmt::print("{:<32} {:>12}\n", tool.name, "no event");
+      continue;
+    }
+    fmt::print("{:<32} {:>9.1f} ms {:>9.1f} MB {:>8}\n", tool.name, median(times), median(rss), times.size());
+  }
+  kill(trigger, SIGKILL);
+  waitpid(trigger, nullptr, 0);
+  fs::remove_all(work);
+  return 0;
+}

@@ -187,10 +187,9 @@ void BpfObject::load() {
   std::string reason;
   std::string tail = log_tail(verifier, 20, reason);
   if (is_trampoline_kind(kind) && tail.empty() && (err == -EPERM || err == -EOPNOTSUPP || err == -524 /*ENOTSUPP*/))
-    throw Error(fmt::format("the kernel refused to load {} program {}: {}: this kernel does not support BPF "
-                            "trampolines ({} programs); use a kprobe or tracepoint instead, or a kernel with "
-                            "CONFIG_DEBUG_INFO_BTF and trampoline support",
-                            kind, program_label(prog), errno_text(err), kind));
+    throw Error(fmt::format("the kernel refused to load {} program {} ({}): this kernel does not support BPF "
+                            "trampolines (fentry/fexit/lsm); use a kprobe or a tracepoint instead",
+                            kind, program_label(prog), errno_text(err)));
   if (!tail.empty())
     throw Error(fmt::format("the BPF verifier rejected program {}: {}", program_label(prog), reason),
                 "verifier log (last lines):\n" + tail);

@@ -106,15 +106,14 @@ TEST(BadInput, MissingOptionValue) {
 }
 
 TEST(BadInput, StringLongerThanItsArray) {
-  TempDir dir;
-  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
-  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--name", "eight+chars"})),
+  std::string package = test_package("globals");
+  expect_error_line(run(ecli_run({package, "--name", "eight+chars"})),
                     "invalid value for --name: 'eight+chars' is 11 bytes long but char[8] holds at most 7");
-  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--color", "PURPLE"})),
+  expect_error_line(run(ecli_run({package, "--color", "PURPLE"})),
                     "'PURPLE' is not a value of enum color (one of RED, GREEN, BLUE or a number)");
-  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--small", "256"})), "out of range for __u8");
-  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--user", "-1"})), "out of range for uid_t");
-  expect_error_line(run(ecli_run({(dir / "package.json").string(), "--flag=maybe"})), "'maybe' is not true or false");
+  expect_error_line(run(ecli_run({package, "--small", "256"})), "out of range for __u8");
+  expect_error_line(run(ecli_run({package, "--user", "-1"})), "out of range for uid_t");
+  expect_error_line(run(ecli_run({package, "--flag=maybe"})), "'maybe' is not true or false");
 }
 
 TEST(BadInput, EcliOptionAfterTargetIsExplained) {
@@ -134,9 +133,8 @@ TEST(BadInput, NotRoot) {
 
 TEST(BadInput, VerifierRejectionShowsTheLogTail) {
   REQUIRE_ROOT();
-  TempDir dir;
-  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/reject.bpf.c"}).code, 0);
-  Result r = run(ecli_run({(dir / "package.json").string()}));
+  std::string package = test_package("reject");
+  Result r = run(ecli_run({package}));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("verifier log (last lines):"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ecli: the BPF verifier rejected program 'bad' (SEC(\"tp/syscalls/sys_enter_getppid\")): "

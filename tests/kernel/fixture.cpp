@@ -35,14 +35,24 @@ fs::path example_source(const std::string& name) {
   return fs::path(ECLI_SOURCE_DIR) / "examples" / name / (name + ".bpf.c");
 }
 
-std::string example_package(const std::string& name) {
-  static std::map<std::string, std::string> built;
+namespace {
+
+std::string package_of(const fs::path& source) {
+  static std::map<fs::path, std::string> built;
   static TempDir* root = new TempDir();  // lives for the whole run
-  if (auto it = built.find(name); it != built.end()) return it->second;
-  fs::path out = root->path() / name;
-  Result r = run({ecc_bin(), "-o", out.string(), example_source(name).string()});
+  if (auto it = built.find(source); it != built.end()) return it->second;
+  fs::path out = root->path() / std::to_string(built.size());
+  Result r = run({ecc_bin(), "-o", out.string(), source.string()});
   EXPECT_EQ(r.code, 0) << r.err;
-  return built[name] = (out / "package.json").string();
+  return built[source] = (out / "package.json").string();
+}
+
+}  // namespace
+
+std::string example_package(const std::string& name) { return package_of(example_source(name)); }
+
+std::string test_package(const std::string& name) {
+  return package_of(fs::path(ECLI_SOURCE_DIR) / "tests" / "data" / (name + ".bpf.c"));
 }
 
 std::vector<std::string> ecli_run(std::vector<std::string> args) {

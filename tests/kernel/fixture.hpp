@@ -29,6 +29,8 @@ fs::path example_source(const std::string& name);  // examples/NAME/NAME.bpf.c
 
 // package.json of an example, compiled once per test run.
 std::string example_package(const std::string& name);
+// package.json of tests/data/NAME.bpf.c, compiled once per test run.
+std::string test_package(const std::string& name);
 
 // `ecli run ARGS...` as a running process.
 std::vector<std::string> ecli_run(std::vector<std::string> args);

@@ -25,9 +25,8 @@ bool trace_instance_exists(pid_t pid) {
 std::string loaded_programs() { return run({"bpftool", "prog", "show"}).out; }
 
 TEST(Lifecycle, HelpPrintsGeneratedOptionsOnStdout) {
-  TempDir dir;
-  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
-  Result r = run(ecli_run({(dir / "package.json").string(), "--help"}));
+  std::string package = test_package("globals");
+  Result r = run(ecli_run({package, "--help"}));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;
   for (const char* text : {"Show the globals the command line set", "Version: 2.5", "--target pid_t [0]",
@@ -40,10 +39,9 @@ TEST(Lifecycle, HelpPrintsGeneratedOptionsOnStdout) {
 
 TEST(Lifecycle, TypedGlobalsReachTheProgram) {
   REQUIRE_ROOT();
-  TempDir dir;
-  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
+  std::string package = test_package("globals");
   Trigger caller([] { getppid(); });
-  Process ecli(ecli_run({"-d", "20", (dir / "package.json").string(), "--target", std::to_string(caller.pid()),
+  Process ecli(ecli_run({"-d", "20", package, "--target", std::to_string(caller.pid()),
                          "--small", "0xff", "--medium", "-32768", "--big", "18446744073709551615", "--ul", "123456789012",
                          "--user", "4294967295", "--flag", "--color", "BLUE", "--name", "seven77", "--data_value", "-5",
                          "--bss_value", "77"}));
@@ -60,10 +58,9 @@ TEST(Lifecycle, TypedGlobalsReachTheProgram) {
 
 TEST(Lifecycle, EnumByNumberAndCmdargShortName) {
   REQUIRE_ROOT();
-  TempDir dir;
-  ASSERT_EQ(run({ecc_bin(), "-q", "-o", dir.path().string(), ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"}).code, 0);
+  std::string package = test_package("globals");
   Trigger caller([] { getppid(); });
-  Process ecli(ecli_run({"-d", "20", (dir / "package.json").string(), "--target", std::to_string(caller.pid()),
+  Process ecli(ecli_run({"-d", "20", package, "--target", std::to_string(caller.pid()),
                          "--color", "2", "-n", "-9", "--flag=false"}));
   ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
   caller.go();

@@ -185,3 +185,4 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
 }
 
 }  // namespace ecli::compiler
+

@@ -7,7 +7,7 @@
 
 #include "btf/object_meta.hpp"
 #include "compiler/clang_driver.hpp"
-#include "compiler/doc_comments.hpp"
+#include "compiler/docs_module.hpp"
 #include "compiler/vmlinux.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -115,7 +115,7 @@ EccResult run_ecc(const EccOptions& options) {
   cflags.insert(cflags.begin(), "-I" + source.parent_path().string());
 
   // Doc comments are read while clang compiles: two cores, two jobs.
-  auto docs_job = std::async(std::launch::async, [&] { return extract_docs(source.string(), cflags, pch.string()); });
+  auto docs_job = std::async(std::launch::async, [&] { return extract_docs_via_module(source.string(), cflags, pch.string()); });
 
   std::filesystem::path object_path = out_dir / (name + ".bpf.o");
   std::filesystem::path tmp_object = object_path;

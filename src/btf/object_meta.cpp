@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "btf/render_plan.hpp"
 #include "btf/type_names.hpp"
 #include "util/error.hpp"
 
@@ -62,7 +63,8 @@ std::vector<GlobalVariable> list_globals(struct ::bpf_object* object) {
   return out;
 }
 
-package::Meta describe_object(std::string_view elf, const std::string& obj_name) {
+package::Meta describe_object(std::string_view elf, const std::string& obj_name,
+                              const std::vector<std::string>& export_types, std::vector<std::string>* missing) {
   // libbpf warns on stderr about things like missing BTF; describing is silent.
   libbpf_print_fn_t previous = libbpf_set_print(silent_print);
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = obj_name.c_str());
@@ -104,6 +106,23 @@ package::Meta describe_object(std::string_view elf, const std::string& obj_name)
       m.mmaped = true;
     }
     meta.maps.push_back(std::move(m));
+  }
+
+  for (const auto& type_name : export_types) {
+    uint32_t id = btf ? find_type_by_name(btf, type_name) : 0;
+    const btf_type* t = id ? btf__type_by_id(btf, resolve_type(btf, id)) : nullptr;
+    if (!t || !(btf_is_struct(t) || btf_is_union(t))) {
+      if (missing) missing->push_back(type_name);
+      continue;
+    }
+    package::ExportType out;
+    out.name = type_name.substr(type_name.find(' ') + 1);
+    out.size = t->size;
+    out.type_id = id;
+    const struct btf_member* m = btf_members(t);
+    for (uint16_t i = 0; i < btf_vlen(t); i++)
+      out.members.push_back({btf__name_by_offset(btf, m[i].name_off), c_type_name(btf, m[i].type)});
+    meta.export_types.push_back(std::move(out));
   }
 
   struct bpf_program* prog;

@@ -29,8 +29,12 @@ std::vector<GlobalVariable> list_globals(struct ::bpf_object* object);
 // bpftool's skeletons use for a data section map.
 std::string section_ident(std::string_view section);
 
-// The bpf_skel part of the metadata for an object (no doc comments).
-package::Meta describe_object(std::string_view elf, const std::string& obj_name);
+// The metadata for an object (no doc comments): bpf_skel, and export_types
+// for the named types ("struct event") found in its BTF; the names that are
+// not there go to `missing`.
+package::Meta describe_object(std::string_view elf, const std::string& obj_name,
+                              const std::vector<std::string>& export_types = {},
+                              std::vector<std::string>* missing = nullptr);
 
 // "opensnoop_bpf" for "opensnoop.bpf.o" or "opensnoop.bpf.c".
 std::string object_name_for(std::string_view file_name);

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "compiler/annotations.hpp"
@@ -35,6 +37,113 @@ std::string raw_comment(CXCursor cursor) {
   CXCursor record = clang_getTypeDeclaration(clang_getCursorType(cursor));
   if (clang_Cursor_isNull(record) || !clang_Cursor_isAnonymous(record)) return text;
   return to_string(clang_Cursor_getRawCommentText(record));
+}
+
+// Through implicit casts, parentheses and `&` to the expression that matters.
+CXCursor strip(CXCursor c) {
+  for (int guard = 0; guard < 16; guard++) {
+    CXCursorKind kind = clang_getCursorKind(c);
+    if (kind != CXCursor_UnexposedExpr && kind != CXCursor_ParenExpr && kind != CXCursor_CStyleCastExpr &&
+        kind != CXCursor_UnaryOperator)
+      return c;
+    CXCursor only = clang_getNullCursor();
+    clang_visitChildren(
+        c,
+        [](CXCursor child, CXCursor, CXClientData data) {
+          *static_cast<CXCursor*>(data) = child;
+          return CXChildVisit_Break;
+        },
+        &only);
+    if (clang_Cursor_isNull(only)) return c;
+    // A cast to void * hides the type we want; `&event` has it one level down.
+    if (kind == CXCursor_CStyleCastExpr || kind == CXCursor_UnexposedExpr || kind == CXCursor_ParenExpr ||
+        kind == CXCursor_UnaryOperator)
+      c = only;
+  }
+  return c;
+}
+
+// "struct event" for a `struct event *` or `struct event`; empty for void * and scalars.
+std::string record_name(CXType type) {
+  if (type.kind == CXType_Pointer) type = clang_getPointeeType(type);
+  CXType canonical = clang_getCanonicalType(type);
+  if (canonical.kind != CXType_Record) return {};
+  CXCursor decl = clang_getTypeDeclaration(canonical);
+  std::string name = to_string(clang_getCursorSpelling(decl));
+  if (!name.empty() && !clang_Cursor_isAnonymous(decl))
+    return (clang_getCursorKind(decl) == CXCursor_UnionDecl ? "union " : "struct ") + name;
+  // An anonymous struct behind a typedef: the typedef's name.
+  if (type.kind == CXType_Typedef || type.kind == CXType_Elaborated) {
+    std::string spelled = to_string(clang_getTypeSpelling(type));
+    for (const char* q : {"const ", "volatile "})
+      while (spelled.starts_with(q)) spelled.erase(0, strlen(q));
+    return spelled;
+  }
+  return {};
+}
+
+std::string map_name_of(CXCursor arg) {
+  CXCursor c = strip(arg);
+  if (clang_getCursorKind(c) != CXCursor_DeclRefExpr) return {};
+  return to_string(clang_getCursorSpelling(clang_getCursorReferenced(c)));
+}
+
+// The type of the value a data argument points at (through casts to void *).
+std::string sent_type(CXCursor arg) {
+  CXCursor c = arg;
+  for (int guard = 0; guard < 16; guard++) {
+    std::string name = record_name(clang_getCursorType(c));
+    if (!name.empty()) return name;
+    CXCursor inner = strip(c);
+    if (clang_equalCursors(inner, c)) break;
+    c = inner;
+  }
+  return record_name(clang_getCursorType(c));
+}
+
+struct Discovery {
+  SourceDocs* docs;
+  CXType context;  // the type being initialised or assigned, for bpf_ringbuf_reserve
+};
+
+void record_event_type(SourceDocs& docs, const std::string& map, const std::string& type, CXCursor where) {
+  if (map.empty() || type.empty()) return;
+  auto [it, inserted] = docs.event_types.emplace(map, type);
+  if (!inserted && it->second != type)
+    docs.warnings.push_back(fmt::format("{}: warning: map '{}' is sent both {} and {}; events are decoded as {}",
+                                        location_text(where), map, it->second, type, it->second));
+}
+
+CXChildVisitResult discover(CXCursor cursor, CXCursor, CXClientData data) {
+  auto* d = static_cast<Discovery*>(data);
+  CXCursorKind kind = clang_getCursorKind(cursor);
+  Discovery inner = *d;
+  if (kind == CXCursor_VarDecl) inner.context = clang_getCursorType(cursor);
+  if (kind == CXCursor_BinaryOperator || kind == CXCursor_CompoundAssignOperator) {
+    CXCursor lhs = clang_getNullCursor();
+    clang_visitChildren(
+        cursor,
+        [](CXCursor child, CXCursor, CXClientData out) {
+          *static_cast<CXCursor*>(out) = child;
+          return CXChildVisit_Break;
+        },
+        &lhs);
+    if (!clang_Cursor_isNull(lhs)) inner.context = clang_getCursorType(lhs);
+  }
+  if (kind == CXCursor_CallExpr) {
+    std::string callee = to_string(clang_getCursorSpelling(cursor));
+    int args = clang_Cursor_getNumArguments(cursor);
+    if (callee == "bpf_ringbuf_reserve" && args >= 1)
+      record_event_type(*d->docs, map_name_of(clang_Cursor_getArgument(cursor, 0)), record_name(d->context), cursor);
+    else if (callee == "bpf_ringbuf_output" && args >= 2)
+      record_event_type(*d->docs, map_name_of(clang_Cursor_getArgument(cursor, 0)),
+                        sent_type(clang_Cursor_getArgument(cursor, 1)), cursor);
+    else if (callee == "bpf_perf_event_output" && args >= 4)
+      record_event_type(*d->docs, map_name_of(clang_Cursor_getArgument(cursor, 1)),
+                        sent_type(clang_Cursor_getArgument(cursor, 3)), cursor);
+  }
+  clang_visitChildren(cursor, discover, &inner);
+  return CXChildVisit_Continue;
 }
 
 std::string trim(const std::string& s) {
@@ -101,6 +210,11 @@ CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data)
           location_text(cursor), name, name));
   }
 
+  if (kind == CXCursor_FunctionDecl && clang_isCursorDefinition(cursor)) {
+    Discovery discovery{docs, CXType{CXType_Invalid, {nullptr, nullptr}}};
+    clang_visitChildren(cursor, discover, &discovery);
+  }
+
   std::string raw = raw_comment(cursor);
   if (raw.empty()) {
     unsigned line = 0;
@@ -138,14 +252,40 @@ CXTranslationUnit parse(CXIndex index, const std::string& source, const std::vec
   CXTranslationUnit tu = nullptr;
   CXErrorCode rc = clang_parseTranslationUnit2(index, source.c_str(), args.data(), static_cast<int>(args.size()),
                                                nullptr, 0,
-                                               CXTranslationUnit_SkipFunctionBodies | CXTranslationUnit_KeepGoing, &tu);
+                                               CXTranslationUnit_KeepGoing, &tu);
   return rc == CXError_Success ? tu : nullptr;
 }
 
 }  // namespace
 
+// Struct definitions written in `header`, as the translation unit saw them.
+void collect_header_structs(CXTranslationUnit tu, const std::string& header, SourceDocs& docs) {
+  CXFile file = clang_getFile(tu, header.c_str());
+  if (!file) {
+    docs.warnings.push_back("warning: " + header + " is not included by the source; its structs are not exported");
+    return;
+  }
+  size_t size = 0;
+  clang_getFileContents(tu, file, &size);
+  CXSourceRange whole = clang_getRange(clang_getLocationForOffset(tu, file, 0),
+                                       clang_getLocationForOffset(tu, file, static_cast<unsigned>(size)));
+  CXToken* tokens = nullptr;
+  unsigned count = 0;
+  clang_tokenize(tu, whole, &tokens, &count);
+  for (unsigned i = 0; i < count; i++) {
+    if (clang_getTokenKind(tokens[i]) != CXToken_Identifier) continue;
+    CXCursor cursor = clang_getCursor(tu, clang_getTokenLocation(tu, tokens[i]));
+    if (clang_getCursorKind(cursor) != CXCursor_StructDecl || !clang_isCursorDefinition(cursor)) continue;
+    std::string name = to_string(clang_getCursorSpelling(cursor));
+    if (name.empty() || clang_Cursor_isAnonymous(cursor)) continue;
+    if (std::find(docs.header_structs.begin(), docs.header_structs.end(), name) == docs.header_structs.end())
+      docs.header_structs.push_back(name);
+  }
+  clang_disposeTokens(tu, tokens, count);
+}
+
 SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args,
-                        const std::string& pch) {
+                        const std::string& pch, const std::vector<std::string>& headers) {
   SourceDocs docs;
   std::unique_ptr<void, decltype(&clang_disposeIndex)> index(clang_createIndex(0, 0), clang_disposeIndex);
   CXTranslationUnit tu = parse(index.get(), source, clang_args, pch);
@@ -180,6 +320,7 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
     visit_top_level(cursor, tu_cursor, &visit);
   }
   clang_disposeTokens(tu, tokens, count);
+  for (const auto& header : headers) collect_header_structs(tu, header, docs);
   clang_disposeTranslationUnit(tu);
   return docs;
 }

@@ -12,6 +12,11 @@ namespace ecli::compiler {
 struct SourceDocs {
   std::map<std::string, package::Json> variables;  // globals and maps by name
   std::map<std::string, package::Json> functions;  // programs by function name
+  // Which struct each ring buffer / perf event array carries ("events" ->
+  // "struct event"), from the calls that send to it.
+  std::map<std::string, std::string> event_types;
+  // Struct names defined in the headers given to ecc (eunomia's export form).
+  std::vector<std::string> header_structs;
   std::vector<std::string> warnings;               // "file:line: ..." for people
   std::vector<std::string> errors;                 // problems that must stop ecc
 };
@@ -20,6 +25,6 @@ struct SourceDocs {
 // collects the annotations of top-level declarations in the main file. A
 // `pch` (of vmlinux.h) makes the parse ~10x faster; it is dropped if rejected.
 SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args,
-                        const std::string& pch = {});
+                        const std::string& pch = {}, const std::vector<std::string>& headers = {});
 
 }  // namespace ecli::compiler

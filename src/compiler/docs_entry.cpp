@@ -7,6 +7,7 @@
 extern "C" __attribute__((visibility("default"))) void ecli_extract_docs(const std::string& source,
                                                                          const std::vector<std::string>& clang_args,
                                                                          const std::string& pch,
+                                                                         const std::vector<std::string>& headers,
                                                                          ecli::compiler::SourceDocs& out) {
-  out = ecli::compiler::extract_docs(source, clang_args, pch);
+  out = ecli::compiler::extract_docs(source, clang_args, pch, headers);
 }

@@ -8,10 +8,11 @@
 
 namespace ecli::compiler {
 
-using ExtractFn = void (*)(const std::string&, const std::vector<std::string>&, const std::string&, SourceDocs&);
+using ExtractFn = void (*)(const std::string&, const std::vector<std::string>&, const std::string&,
+                          const std::vector<std::string>&, SourceDocs&);
 
 SourceDocs extract_docs_via_module(const std::string& source, const std::vector<std::string>& clang_args,
-                                   const std::string& pch) {
+                                   const std::string& pch, const std::vector<std::string>& headers) {
   static ExtractFn extract = [] {
     std::error_code ec;
     std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -23,7 +24,7 @@ SourceDocs extract_docs_via_module(const std::string& source, const std::vector<
     return fn;
   }();
   SourceDocs docs;
-  extract(source, clang_args, pch, docs);
+  extract(source, clang_args, pch, headers, docs);
   return docs;
 }
 

@@ -12,6 +12,6 @@ namespace ecli::compiler {
 // Loads libecli_docs.so from beside the running executable and calls its
 // extract_docs. Throws ecli::Error when the module cannot be loaded.
 SourceDocs extract_docs_via_module(const std::string& source, const std::vector<std::string>& clang_args,
-                                   const std::string& pch);
+                                   const std::string& pch, const std::vector<std::string>& headers);
 
 }  // namespace ecli::compiler

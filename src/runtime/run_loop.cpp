@@ -32,6 +32,11 @@ void RunLoop::watch(int fd, std::function<bool()> on_ready) {
   handlers_.push_back(std::move(on_ready));
 }
 
+void RunLoop::every(std::function<int()> next_timeout_ms, std::function<bool()> on_tick) {
+  next_timeout_ = std::move(next_timeout_ms);
+  on_tick_ = std::move(on_tick);
+}
+
 void RunLoop::run(double duration_seconds) {
   using clock = std::chrono::steady_clock;
   const bool limited = duration_seconds > 0;
@@ -45,15 +50,20 @@ void RunLoop::run(double duration_seconds) {
       if (left <= 0) return;
       timeout = static_cast<int>(std::min<int64_t>(left + 1, INT32_MAX));
     }
+    if (next_timeout_) {
+      int tick = next_timeout_();
+      if (tick <= 0) {
+        if (!on_tick_()) return;
+        tick = next_timeout_();
+      }
+      timeout = timeout < 0 ? tick : std::min(timeout, tick);
+    }
     int n = poll(fds.data(), fds.size(), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error("poll: " + errno_text(errno));
     }
-    if (fds.back().revents) {
-      signal_seen_ = true;
-      return;
-    }
+    if (fds.back().revents) return;
     for (size_t i = 0; i + 1 < fds.size(); i++) {
       if (!fds[i].revents) continue;
       if (!handlers_[i]()) return;

@@ -19,16 +19,17 @@ class RunLoop {
 
   // `on_ready` returns false to stop the loop.
   void watch(int fd, std::function<bool()> on_ready);
+  // A timer: `on_tick` runs whenever `next_timeout_ms()` has reached 0.
+  void every(std::function<int()> next_timeout_ms, std::function<bool()> on_tick);
   // Runs until stopped; `duration_seconds` <= 0 means no limit.
   void run(double duration_seconds);
-  // True when the loop ended because a signal arrived.
-  bool stopped_by_signal() const { return signal_seen_; }
 
  private:
   int signal_fd_ = -1;
-  bool signal_seen_ = false;
   std::vector<pollfd> fds_;
   std::vector<std::function<bool()>> handlers_;
+  std::function<int()> next_timeout_;
+  std::function<bool()> on_tick_;
 };
 
 // Writes all of `data` to stdout; false when stdout is gone (EPIPE).

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "runtime/attach.hpp"
+#include "runtime/event_streams.hpp"
 #include "runtime/libbpf_log.hpp"
 #include "runtime/loader.hpp"
 #include "runtime/options.hpp"
@@ -46,7 +47,8 @@ int run(const RunOptions& options) {
   object.apply(*settings);
   object.load();
 
-  // The trace instance exists before anything is attached, so no line is lost.
+  // Streams and the trace instance exist before anything is attached, so no event is lost.
+  EventStreams events(object, target.package.meta, options.output);
   std::unique_ptr<TracePipe> trace;
   if (options.trace_pipe && object.uses_trace_printk()) trace = TracePipe::open();
 
@@ -65,10 +67,20 @@ int run(const RunOptions& options) {
     return write_stdout(lines) && alive;
   };
   if (trace) loop.watch(trace->fd(), drain_trace);
+  if (!events.empty()) {
+    for (int fd : events.wakeup_fds()) loop.watch(fd, [&] { return events.drain(); });
+    loop.every([&] { return events.next_timeout_ms(); }, [&] { return events.drain(); });
+  }
   loop.run(options.duration);
 
   attachments.detach_all();
-  if (trace) drain_trace();  // what the programs printed just before detaching
+  // What the programs sent just before detaching.
+  if (trace) drain_trace();
+  if (!events.empty()) {
+    events.drain();
+    events.flush(true);
+    events.report_totals();
+  }
   return 0;
 }
 

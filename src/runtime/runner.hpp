@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/event_streams.hpp"
+
 namespace ecli::runtime {
 
 struct RunOptions {
@@ -11,6 +13,7 @@ struct RunOptions {
   double duration = 0;      // seconds; 0 = until Ctrl-C / SIGTERM
   bool trace_pipe = true;   // stream bpf_printk output
   bool verbose = false;     // libbpf debug output
+  StreamOptions output;     // how typed events print
 };
 
 // Returns the process exit code; throws ecli::Error for anything a user can fix.

@@ -31,6 +31,12 @@ int main(int argc, char** argv) {
   bool no_trace_pipe = false;
   run->add_flag("--no-trace-pipe", no_trace_pipe, "Do not stream bpf_printk output");
   run->add_flag("-v,--verbose", options.verbose, "Show libbpf's messages");
+  bool json = false, csv = false;
+  auto* json_flag = run->add_flag("-j,--json", json, "Print events as JSON lines");
+  run->add_flag("--csv", csv, "Print events as CSV")->excludes(json_flag);
+  run->add_option("--fields", options.output.fields, "Print only these event fields, in this order")
+      ->delimiter(',')
+      ->type_name("NAME,...");
   run->footer(
       "TARGET is a package.json from ecc, a BPF object (x.bpf.o) or a BPF C source (x.bpf.c, compiled on the fly).\n"
       "Program options follow TARGET; `ecli run TARGET --help` lists them.");
@@ -50,6 +56,8 @@ int main(int argc, char** argv) {
   options.target = rest.front();
   options.program_args.assign(rest.begin() + 1, rest.end());
   options.trace_pipe = !no_trace_pipe;
+  options.output.format = json ? ecli::output::Format::Json
+                               : csv ? ecli::output::Format::Csv : ecli::output::Format::Table;
 
   try {
     return ecli::runtime::run(options);

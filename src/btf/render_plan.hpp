@@ -1,0 +1,54 @@
+#pragma once
+// A render plan: everything needed to print a value of one BTF type, worked
+// out once (DESIGN.md §3) so that printing an event never walks BTF.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+struct btf;
+
+namespace ecli::btf {
+
+enum class FieldKind {
+  Signed,    // integers, any width
+  Unsigned,
+  Bool,
+  Char,      // a single char: printed as text
+  String,    // char[N]: text up to the first NUL
+  Enum,      // by name, unknown values as numbers
+  Pointer,   // hex
+  Float,
+  Struct,    // members in `members` (unions too: every member shown)
+  Array,     // `count` times `element`
+  Unknown,   // a type we cannot print: shown as hex bytes
+};
+
+struct FieldPlan {
+  std::string name;
+  FieldKind kind = FieldKind::Unknown;
+  uint32_t offset = 0;  // bytes from the start of the enclosing struct (or array element)
+  uint32_t size = 0;    // bytes
+  uint16_t bit_offset = 0;  // bitfields: bits from `offset`
+  uint16_t bit_size = 0;    // bitfields: width; 0 when not a bitfield
+  std::vector<std::pair<int64_t, std::string>> enumerators;  // sorted by value
+  std::vector<FieldPlan> members;                            // Struct
+  std::shared_ptr<FieldPlan> element;                        // Array
+  uint32_t count = 0;                                        // Array
+  std::string c_type;                                        // "pid_t", "char[16]"
+};
+
+struct RenderPlan {
+  std::string type_name;  // "struct event"
+  uint32_t size = 0;
+  std::vector<FieldPlan> fields;  // top-level members (a non-struct type is one field named "value")
+};
+
+// Throws ecli::Error when `type_id` is not in `btf`.
+RenderPlan build_render_plan(const struct ::btf* btf, uint32_t type_id);
+
+// Finds a struct/union/typedef by name ("event", "struct event"); 0 when absent.
+uint32_t find_type_by_name(const struct ::btf* btf, const std::string& name);
+
+}  // namespace ecli::btf

@@ -1,0 +1,356 @@
+#include "output/event_format.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "util/error.hpp"
+
+namespace ecli::output {
+namespace {
+
+using btf::FieldKind;
+using btf::FieldPlan;
+
+void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+
+uint64_t load_bits(const FieldPlan& f, const uint8_t* p) {
+  uint64_t raw = 0;
+  if (f.bit_size) {
+    std::memcpy(&raw, p, std::min<size_t>(f.size, 8));
+    raw >>= f.bit_offset;
+    if (f.bit_size < 64) raw &= (uint64_t(1) << f.bit_size) - 1;
+    return raw;
+  }
+  std::memcpy(&raw, p, std::min<size_t>(f.size, 8));
+  return raw;
+}
+
+int64_t sign_extend(uint64_t raw, unsigned bits) {
+  if (bits >= 64) return static_cast<int64_t>(raw);
+  uint64_t sign = uint64_t(1) << (bits - 1);
+  return static_cast<int64_t>((raw ^ sign) - sign);
+}
+
+unsigned value_bits(const FieldPlan& f) { return f.bit_size ? f.bit_size : f.size * 8; }
+
+// Text with non-printable bytes escaped, so a row stays one line.
+void append_text(Buffer& out, const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else if (c == '\\') {
+      append(out, "\\\\");
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+      out.append(esc, esc + 4);
+    }
+  }
+}
+
+void append_int(Buffer& out, int64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.data() + f.size());
+}
+void append_uint(Buffer& out, uint64_t v) {
+  fmt::format_int f(v);
+  out.append(f.data(), f.data() + f.size());
+}
+
+void append_csv_cell(Buffer& out, std::string_view cell) {
+  if (cell.find_first_of(",\"\n\r") == std::string_view::npos) {
+    append(out, cell);
+    return;
+  }
+  out.push_back('"');
+  for (char c : cell) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A table width that fits typical values of the type.
+int default_width(const FieldPlan& f) {
+  int header = static_cast<int>(f.name.size());
+  int width = 0;
+  switch (f.kind) {
+    case FieldKind::Signed:
+    case FieldKind::Unsigned:
+      width = f.size <= 1 ? 3 : f.size <= 2 ? 5 : f.size <= 4 ? 7 : 10;
+      break;
+    case FieldKind::Bool:
+      width = 5;
+      break;
+    case FieldKind::Char:
+      width = 1;
+      break;
+    case FieldKind::String:
+      width = static_cast<int>(std::min<uint32_t>(f.size ? f.size - 1 : 0, 16));
+      break;
+    case FieldKind::Enum:
+      for (auto& [v, name] : f.enumerators) width = std::max(width, static_cast<int>(name.size()));
+      break;
+    case FieldKind::Pointer:
+      width = 18;
+      break;
+    case FieldKind::Float:
+      width = 10;
+      break;
+    default:
+      width = 0;
+  }
+  return std::max(header, width);
+}
+
+}  // namespace
+
+void append_json_string(Buffer& out, std::string_view bytes) {
+  out.push_back('"');
+  size_t i = 0;
+  auto escape = [&](unsigned c) { fmt::format_to(std::back_inserter(out), "\\u{:04x}", c); };
+  while (i < bytes.size()) {
+    uint8_t c = static_cast<uint8_t>(bytes[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+      i++;
+    } else if (c < 0x20 || c == 0x7f) {
+      escape(c);
+      i++;
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      i++;
+    } else {
+      // Keep well-formed UTF-8 sequences; escape any other byte as Latin-1.
+      size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+      bool valid = len && i + len <= bytes.size() && !(c == 0xc0 || c == 0xc1 || c > 0xf4);
+      for (size_t k = 1; valid && k < len; k++) valid = (static_cast<uint8_t>(bytes[i + k]) & 0xc0) == 0x80;
+      if (valid) {
+        out.append(bytes.data() + i, bytes.data() + i + len);
+        i += len;
+      } else {
+        escape(c);
+        i++;
+      }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_value(Buffer& out, const FieldPlan& f, const uint8_t* base, Style style) {
+  const uint8_t* p = base + f.offset;
+  switch (f.kind) {
+    case FieldKind::Signed:
+      append_int(out, sign_extend(load_bits(f, p), value_bits(f)));
+      return;
+    case FieldKind::Unsigned:
+      append_uint(out, load_bits(f, p));
+      return;
+    case FieldKind::Bool:
+      append(out, load_bits(f, p) ? "true" : "false");
+      return;
+    case FieldKind::Char:
+    case FieldKind::String: {
+      size_t n = f.kind == FieldKind::Char ? 1 : strnlen(reinterpret_cast<const char*>(p), f.size);
+      if (style == Style::Json)
+        append_json_string(out, std::string_view(reinterpret_cast<const char*>(p), n));
+      else
+        append_text(out, p, n);
+      return;
+    }
+    case FieldKind::Enum: {
+      uint64_t raw = load_bits(f, p);
+      int64_t v = f.enumerators.empty() || f.enumerators.front().first >= 0 ? int64_t(raw)
+                                                                             : sign_extend(raw, value_bits(f));
+      auto it = std::lower_bound(f.enumerators.begin(), f.enumerators.end(), v,
+                                 [](const auto& e, int64_t x) { return e.first < x; });
+      if (it != f.enumerators.end() && it->first == v) {
+        if (style == Style::Json) append_json_string(out, it->second);
+        else append(out, it->second);
+      } else {
+        append_int(out, v);
+      }
+      return;
+    }
+    case FieldKind::Pointer: {
+      uint64_t v = load_bits(f, p);
+      if (style == Style::Json) out.push_back('"');
+      fmt::format_to(std::back_inserter(out), "0x{:x}", v);
+      if (style == Style::Json) out.push_back('"');
+      return;
+    }
+    case FieldKind::Float: {
+      double v;
+      if (f.size == 4) {
+        float x;
+        std::memcpy(&x, p, 4);
+        v = x;
+      } else {
+        std::memcpy(&v, p, 8);
+      }
+      if (style == Style::Json && !std::isfinite(v))
+        append(out, "null");  // JSON has no NaN or infinity
+      else
+        fmt::format_to(std::back_inserter(out), "{}", v);
+      return;
+    }
+    case FieldKind::Struct: {
+      out.push_back('{');
+      for (size_t i = 0; i < f.members.size(); i++) {
+        if (i) append(out, ", ");
+        if (style == Style::Json) {
+          append_json_string(out, f.members[i].name);
+          out.push_back(':');
+        } else {
+          append(out, f.members[i].name);
+          append(out, ": ");
+        }
+        append_value(out, f.members[i], p, style);
+      }
+      out.push_back('}');
+      return;
+    }
+    case FieldKind::Array: {
+      out.push_back('[');
+      for (uint32_t i = 0; i < f.count; i++) {
+        if (i) append(out, ", ");
+        append_value(out, *f.element, p + size_t(i) * f.element->size, style);
+      }
+      out.push_back(']');
+      return;
+    }
+    case FieldKind::Unknown: {
+      if (style == Style::Json) out.push_back('"');
+      append(out, "0x");
+      for (uint32_t i = 0; i < f.size; i++) fmt::format_to(std::back_inserter(out), "{:02x}", p[i]);
+      if (style == Style::Json) out.push_back('"');
+      return;
+    }
+  }
+}
+
+void choose_columns(std::vector<StreamFormat>& streams, const std::vector<std::string>& fields) {
+  for (const auto& wanted : fields) {
+    bool found = false;
+    for (auto& s : streams)
+      for (auto& f : s.plan.fields) found |= f.name == wanted;
+    if (!found) {
+      std::string known;
+      for (auto& s : streams)
+        for (auto& f : s.plan.fields) known += (known.empty() ? "" : ", ") + f.name;
+      throw Error("--fields names '" + wanted + "', which no event has (fields: " + known + ")");
+    }
+  }
+  for (auto& s : streams) {
+    s.columns.clear();
+    s.widths.clear();
+    if (fields.empty()) {
+      for (size_t i = 0; i < s.plan.fields.size(); i++) s.columns.push_back(i);
+    } else {
+      for (const auto& wanted : fields)
+        for (size_t i = 0; i < s.plan.fields.size(); i++)
+          if (s.plan.fields[i].name == wanted) s.columns.push_back(i);
+    }
+    for (size_t c : s.columns) s.widths.push_back(default_width(s.plan.fields[c]));
+  }
+}
+
+EventWriter::EventWriter(Format format, std::vector<StreamFormat> streams)
+    : format_(format), streams_(std::move(streams)), several_(streams_.size() > 1) {
+  for (auto& s : streams_) stream_width_ = std::max(stream_width_, static_cast<int>(s.name.size()));
+  stream_width_ = std::max(stream_width_, 6);
+}
+
+void EventWriter::header(Buffer& out) const {
+  if (format_ == Format::Json) return;
+  for (const auto& s : streams_) {
+    if (format_ == Format::Csv) {
+      append(out, several_ ? "stream,time" : "time");
+      for (size_t c : s.columns) {
+        out.push_back(',');
+        append_csv_cell(out, s.plan.fields[c].name);
+      }
+    } else {
+      if (several_) fmt::format_to(std::back_inserter(out), "{:<{}} ", "STREAM", stream_width_);
+      append(out, "TIME    ");
+      for (size_t i = 0; i < s.columns.size(); i++) {
+        out.push_back(' ');
+        std::string name = upper(s.plan.fields[s.columns[i]].name);
+        if (i + 1 < s.columns.size()) fmt::format_to(std::back_inserter(out), "{:<{}}", name, s.widths[i]);
+        else append(out, name);
+      }
+    }
+    out.push_back('\n');
+  }
+}
+
+void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const uint8_t* data, size_t size) const {
+  const StreamFormat& s = streams_[stream];
+  // A short event is decoded as if zero-padded; never read past the record.
+  uint8_t padded[4096];
+  if (size < s.plan.size) {
+    size_t n = std::min<size_t>(s.plan.size, sizeof padded);
+    std::memset(padded, 0, n);
+    std::memcpy(padded, data, std::min(size, n));
+    data = padded;
+  }
+  switch (format_) {
+    case Format::Json: {
+      append(out, "{\"time\":\"");
+      append(out, time);
+      out.push_back('"');
+      if (several_) {
+        append(out, ",\"stream\":");
+        append_json_string(out, s.name);
+      }
+      for (size_t c : s.columns) {
+        const FieldPlan& f = s.plan.fields[c];
+        out.push_back(',');
+        append_json_string(out, f.name);
+        out.push_back(':');
+        append_value(out, f, data, Style::Json);
+      }
+      append(out, "}\n");
+      return;
+    }
+    case Format::Csv: {
+      if (several_) {
+        append_csv_cell(out, s.name);
+        out.push_back(',');
+      }
+      append(out, time);
+      Buffer cell;
+      for (size_t c : s.columns) {
+        out.push_back(',');
+        cell.clear();
+        append_value(cell, s.plan.fields[c], data, Style::Text);
+        append_csv_cell(out, std::string_view(cell.data(), cell.size()));
+      }
+      out.push_back('\n');
+      return;
+    }
+    case Format::Table: {
+      if (several_) fmt::format_to(std::back_inserter(out), "{:<{}} ", s.name, stream_width_);
+      append(out, time);
+      for (size_t i = 0; i < s.columns.size(); i++) {
+        out.push_back(' ');
+        size_t before = out.size();
+        append_value(out, s.plan.fields[s.columns[i]], data, Style::Text);
+        if (i + 1 < s.columns.size())
+          for (int pad = s.widths[i] - static_cast<int>(out.size() - before); pad > 0; pad--) out.push_back(' ');
+      }
+      out.push_back('\n');
+      return;
+    }
+  }
+}
+
+}  // namespace ecli::output

@@ -1,0 +1,59 @@
+#pragma once
+// Printing decoded events: the value of any planned field as text or JSON, and
+// the three row formats (table, JSON lines, CSV). Everything appends to one
+// growing buffer that the caller writes out in batches (DESIGN.md §3: no
+// per-event allocation, no iostreams).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "btf/render_plan.hpp"
+
+namespace ecli::output {
+
+using Buffer = fmt::memory_buffer;
+
+enum class Style { Text, Json };
+
+// Appends the value of `field`; `base` points at the enclosing struct.
+void append_value(Buffer& out, const btf::FieldPlan& field, const uint8_t* base, Style style);
+// A JSON string literal of arbitrary bytes: always valid JSON (bytes that are
+// not UTF-8 are escaped as \u00XX, i.e. read as Latin-1).
+void append_json_string(Buffer& out, std::string_view bytes);
+
+// One stream of events of one type (a ring buffer or perf event array).
+struct StreamFormat {
+  std::string name;  // the map's name, shown when there are several streams
+  btf::RenderPlan plan;
+  std::vector<size_t> columns;  // indices into plan.fields, in display order
+  std::vector<int> widths;      // table column widths, per column
+};
+
+enum class Format { Table, Json, Csv };
+
+// Chooses the columns (all, or `fields` in that order) and their widths.
+// Throws ecli::Error for a name in `fields` that no stream has.
+void choose_columns(std::vector<StreamFormat>& streams, const std::vector<std::string>& fields);
+
+class EventWriter {
+ public:
+  EventWriter(Format format, std::vector<StreamFormat> streams);
+  // Header lines, once before the first event.
+  void header(Buffer& out) const;
+  // One row. `time` is "HH:MM:SS". An event shorter than the type is padded
+  // with zeros (the caller reports that once).
+  void row(Buffer& out, std::string_view time, size_t stream, const uint8_t* data, size_t size) const;
+  const std::vector<StreamFormat>& streams() const { return streams_; }
+
+ private:
+  Format format_;
+  std::vector<StreamFormat> streams_;
+  bool several_;
+  int stream_width_ = 0;
+};
+
+}  // namespace ecli::output

@@ -1,0 +1,228 @@
+#include "runtime/event_streams.hpp"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "btf/render_plan.hpp"
+#include "runtime/loader.hpp"
+#include "runtime/run_loop.hpp"
+#include "util/error.hpp"
+
+namespace ecli::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kPerfPagesPerCpu = 256;     // 1 MiB per CPU: ~16 ms of a 1M events/s storm
+constexpr uint32_t kPerfWakeupEvents = 512;  // one wake-up per this many events per CPU
+constexpr int kMaxIntervalMs = 16;
+constexpr auto kBatchAge = std::chrono::milliseconds(50);
+constexpr size_t kBatchBytes = 1 << 20;
+
+int on_ring_record(void* ctx, void* data, size_t size) {
+  auto* ref = static_cast<EventStreams::StreamRef*>(ctx);
+  ref->self->on_event(ref->stream, data, size);
+  return 0;
+}
+
+struct PerfSample {
+  perf_event_header header;
+  uint32_t size;
+  char data[];
+};
+struct PerfLost {
+  perf_event_header header;
+  uint64_t id;
+  uint64_t lost;
+};
+
+enum bpf_perf_event_ret on_perf_record(void* ctx, int, struct perf_event_header* event) {
+  auto* ref = static_cast<EventStreams::StreamRef*>(ctx);
+  if (event->type == PERF_RECORD_SAMPLE) {
+    auto* sample = reinterpret_cast<PerfSample*>(event);
+    ref->self->on_event(ref->stream, sample->data, sample->size);
+  } else if (event->type == PERF_RECORD_LOST) {
+    ref->self->on_lost(ref->stream, reinterpret_cast<PerfLost*>(event)->lost);
+  }
+  return LIBBPF_PERF_EVENT_CONT;
+}
+
+// The struct a map carries: our "event_type" key (ecc), else eunomia's
+// export_types (the first one, as the reference does).
+std::string event_type_name(const package::Meta& meta, const std::string& map_name) {
+  for (const auto& m : meta.maps)
+    if (m.name == map_name && m.extra.is_object())
+      if (auto it = m.extra.find("event_type"); it != m.extra.end() && it->is_string()) return it->get<std::string>();
+  if (!meta.export_types.empty()) return "struct " + meta.export_types.front().name;
+  return {};
+}
+
+void warn(const std::string& text) { std::cerr << "ecli: " << text << std::endl; }
+
+void report_unknown_fields(const btf::RenderPlan& plan, const std::vector<btf::FieldPlan>& fields,
+                           const std::string& path) {
+  for (const auto& f : fields) {
+    if (f.kind == btf::FieldKind::Unknown)
+      warn(fmt::format("field {}{} of {} has a type ecli cannot decode ({}); it is shown as hex bytes", path, f.name,
+                       plan.type_name, f.c_type));
+    if (f.kind == btf::FieldKind::Struct) report_unknown_fields(plan, f.members, path + f.name + ".");
+  }
+}
+
+}  // namespace
+
+EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options) {
+  const struct btf* btf = bpf_object__btf(object.get());
+  std::vector<output::StreamFormat> formats;
+  std::vector<struct bpf_map*> maps;
+  struct bpf_map* map;
+  bpf_object__for_each_map(map, object.get()) {
+    auto type = bpf_map__type(map);
+    if (type != BPF_MAP_TYPE_RINGBUF && type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) continue;
+    Stream stream;
+    stream.map_name = bpf_map__name(map);
+    output::StreamFormat format;
+    format.name = stream.map_name;
+    std::string type_name = event_type_name(meta, stream.map_name);
+    uint32_t id = btf && !type_name.empty() ? btf::find_type_by_name(btf, type_name) : 0;
+    if (type_name.empty()) {
+      warn(fmt::format("no event type is known for map '{}': its events are not printed (ecc finds the struct "
+                       "a program sends; for other packages name it in export_types)",
+                       stream.map_name));
+    } else if (id == 0) {
+      warn(fmt::format("event type {} of map '{}' is not in the object's BTF: its events are not printed",
+                       type_name, stream.map_name));
+    } else {
+      format.plan = btf::build_render_plan(btf, id);
+      report_unknown_fields(format.plan, format.plan.fields, "");
+      stream.decodable = true;
+    }
+    streams_.push_back(std::move(stream));
+    formats.push_back(std::move(format));
+    maps.push_back(map);
+  }
+  if (streams_.empty()) return;
+
+  // Only decodable streams take part in --fields and the header.
+  std::vector<output::StreamFormat> shown;
+  for (size_t i = 0; i < formats.size(); i++)
+    if (streams_[i].decodable) shown.push_back(formats[i]);
+  output::choose_columns(shown, options.fields);
+  for (size_t i = 0, k = 0; i < formats.size(); i++)
+    if (streams_[i].decodable) formats[i] = shown[k++];
+  writer_ = std::make_unique<output::EventWriter>(options.format, formats);
+
+  for (size_t i = 0; i < maps.size(); i++) {
+    refs_.push_back(std::make_unique<StreamRef>(StreamRef{this, i}));
+    StreamRef* ctx = refs_.back().get();
+    int fd = bpf_map__fd(maps[i]);
+    if (bpf_map__type(maps[i]) == BPF_MAP_TYPE_RINGBUF) {
+      int err = ring_ ? ring_buffer__add(ring_, fd, on_ring_record, ctx) : 0;
+      if (!ring_) {
+        ring_ = ring_buffer__new(fd, on_ring_record, ctx, nullptr);
+        err = ring_ ? 0 : -errno;
+      }
+      if (err) throw Error(fmt::format("cannot read ring buffer '{}': {}", streams_[i].map_name, errno_text(err)));
+    } else {
+      perf_event_attr attr{};
+      attr.type = PERF_TYPE_SOFTWARE;
+      attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+      attr.sample_type = PERF_SAMPLE_RAW;
+      attr.sample_period = 1;
+      attr.wakeup_events = kPerfWakeupEvents;
+      struct perf_buffer* pb = perf_buffer__new_raw(fd, kPerfPagesPerCpu, &attr, on_perf_record, ctx, nullptr);
+      if (long err = libbpf_get_error(pb); err || !pb)
+        throw Error(fmt::format("cannot read perf buffer '{}': {}", streams_[i].map_name,
+                                errno_text(err ? static_cast<int>(err) : errno)));
+      perf_.push_back(pb);
+    }
+  }
+  to_terminal_ = isatty(STDOUT_FILENO);
+  next_drain_ = Clock::now();
+  writer_->header(out_);
+  flush(true);
+}
+
+EventStreams::~EventStreams() {
+  ring_buffer__free(ring_);
+  for (auto* pb : perf_) perf_buffer__free(pb);
+}
+
+std::vector<int> EventStreams::wakeup_fds() const {
+  std::vector<int> fds;
+  for (auto* pb : perf_) fds.push_back(perf_buffer__epoll_fd(pb));
+  return fds;
+}
+
+void EventStreams::on_event(size_t stream, const void* data, size_t size) {
+  Stream& s = streams_[stream];
+  drained_++;
+  if (!s.decodable) return;
+  const auto& plan = writer_->streams()[stream].plan;
+  if (size < plan.size && !s.warned_short) {
+    s.warned_short = true;
+    warn(fmt::format("an event from map '{}' is {} bytes, shorter than {} ({} bytes): the missing fields print as 0",
+                     s.map_name, size, plan.type_name, plan.size));
+  }
+  if (out_.size() == 0) oldest_unflushed_ = Clock::now();
+  writer_->row(out_, time_, stream, static_cast<const uint8_t*>(data), size);
+}
+
+void EventStreams::on_lost(size_t stream, uint64_t count) { streams_[stream].lost += count; }
+
+bool EventStreams::drain() {
+  time_t now = time(nullptr);
+  if (now != time_second_) {
+    time_second_ = now;
+    struct tm tm {};
+    localtime_r(&now, &tm);
+    time_ = fmt::format("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  }
+  drained_ = 0;
+  if (ring_) ring_buffer__consume(ring_);
+  for (auto* pb : perf_) perf_buffer__consume(pb);
+
+  // Busy: drain again soon. Idle: back off, but never past kMaxIntervalMs.
+  interval_ms_ = drained_ ? 1 : std::min(interval_ms_ * 2, kMaxIntervalMs);
+  next_drain_ = Clock::now() + std::chrono::milliseconds(interval_ms_);
+
+  auto wall = Clock::now();
+  if (wall - last_lost_report_ > std::chrono::seconds(1)) {
+    for (auto& s : streams_) {
+      if (s.lost == s.lost_reported) continue;
+      warn(fmt::format("lost {} events from map '{}' (the perf buffer was full)", s.lost - s.lost_reported,
+                       s.map_name));
+      s.lost_reported = s.lost;
+      last_lost_report_ = wall;
+    }
+  }
+  return flush(false);
+}
+
+int EventStreams::next_timeout_ms() const {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_drain_ - Clock::now()).count();
+  return static_cast<int>(std::max<int64_t>(left, 0));
+}
+
+bool EventStreams::flush(bool force) {
+  if (out_.size() == 0) return true;
+  if (!force && !to_terminal_ && out_.size() < kBatchBytes && Clock::now() - oldest_unflushed_ < kBatchAge)
+    return true;
+  bool ok = write_stdout(std::string_view(out_.data(), out_.size()));
+  out_.clear();
+  return ok;
+}
+
+void EventStreams::report_totals() const {
+  for (const auto& s : streams_)
+    if (s.lost) warn(fmt::format("lost {} events in total from map '{}'", s.lost, s.map_name));
+}
+
+}  // namespace ecli::runtime

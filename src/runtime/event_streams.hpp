@@ -1,0 +1,80 @@
+#pragma once
+// The typed event streams of a loaded object: every ring buffer and perf event
+// array, decoded with the render plan of the struct it carries and printed as
+// a table, JSON lines or CSV.
+//
+// Reading is driven by a timer rather than a wake-up per event (DESIGN.md §7:
+// a wake-up per event is what slows traced programs most): ring buffers are
+// drained every 1 ms while busy and every 16 ms at most while idle; perf
+// buffers wake us every kPerfWakeupEvents events and are drained on the same timer.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "output/event_format.hpp"
+#include "package/package.hpp"
+
+struct ring_buffer;
+struct perf_buffer;
+
+namespace ecli::runtime {
+
+class BpfObject;
+
+struct StreamOptions {
+  output::Format format = output::Format::Table;
+  std::vector<std::string> fields;  // --fields, empty for all
+};
+
+class EventStreams {
+ public:
+  EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options);
+  ~EventStreams();
+  EventStreams(const EventStreams&) = delete;
+  EventStreams& operator=(const EventStreams&) = delete;
+
+  bool empty() const { return streams_.empty(); }
+  // File descriptors that say "data is waiting" (perf buffers after N events).
+  std::vector<int> wakeup_fds() const;
+  // Reads everything waiting and formats it; false when stdout is gone.
+  bool drain();
+  // Milliseconds until the next drain is due.
+  int next_timeout_ms() const;
+  // Writes buffered rows out: at once on a terminal, else in batches no older than 50 ms.
+  bool flush(bool force);
+  // The stderr summary of lost events, at exit.
+  void report_totals() const;
+
+  // Called from libbpf's callbacks, whose context is a StreamRef.
+  struct StreamRef {
+    EventStreams* self;
+    size_t stream;
+  };
+  void on_event(size_t stream, const void* data, size_t size);
+  void on_lost(size_t stream, uint64_t count);
+
+ private:
+  struct Stream {
+    std::string map_name;
+    bool decodable = false;
+    bool warned_short = false;
+    uint64_t lost = 0;
+    uint64_t lost_reported = 0;
+  };
+  std::vector<Stream> streams_;
+  std::vector<std::unique_ptr<StreamRef>> refs_;  // stable addresses for libbpf
+  std::unique_ptr<output::EventWriter> writer_;
+  struct ring_buffer* ring_ = nullptr;
+  std::vector<struct perf_buffer*> perf_;
+  output::Buffer out_;
+  std::string time_;  // "HH:MM:SS" of the current drain
+  time_t time_second_ = -1;
+  bool to_terminal_ = false;
+  int interval_ms_ = 1;
+  std::chrono::steady_clock::time_point next_drain_, oldest_unflushed_;
+  std::chrono::steady_clock::time_point last_lost_report_;
+  size_t drained_ = 0;
+};
+
+}  // namespace ecli::runtime

@@ -1,0 +1,287 @@
+// Typed events through the real kernel: ring buffers and perf buffers decoded
+// from BTF and printed as table, JSON and CSV.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "kernel/fixture.hpp"
+
+namespace ecli::test {
+namespace {
+
+constexpr const char* kRunning = "ecli: running";
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  for (auto& line : split_lines(text))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));  // throws (fails the test) if invalid
+  return out;
+}
+
+// A minimal RFC 4180 reader: quoted cells, doubled quotes.
+std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1);
+  std::string cell;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); i++) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') cell += '"', i++;
+      else if (c == '"') quoted = false;
+      else cell += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(cell), cell.clear();
+    } else if (c == '\n') {
+      rows.back().push_back(cell), cell.clear();
+      rows.emplace_back();
+    } else {
+      cell += c;
+    }
+  }
+  if (rows.back().empty()) rows.pop_back();
+  return rows;
+}
+
+TEST(Events, OpensnoopJsonHasPidPathAndReturnValues) {
+  REQUIRE_ROOT();
+  Trigger opener([] {
+    close(open("/etc/hostname", O_RDONLY));
+    open("/nonexistent-ecli-test-file", O_RDONLY);
+  });
+  Process ecli(ecli_run({"--json", "-d", "20", example_package("opensnoop"), "--pid_target",
+                         std::to_string(opener.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  opener.go();
+  ASSERT_TRUE(ecli.wait_stdout("nonexistent-ecli-test-file")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  bool saw_ok = false, saw_missing = false;
+  for (auto& j : json_lines(ecli.out())) {
+    ASSERT_TRUE(j["time"].is_string());
+    ASSERT_TRUE(j["ts"].is_number_unsigned());
+    ASSERT_TRUE(j["pid"].is_number_integer());
+    ASSERT_TRUE(j["comm"].is_string());
+    ASSERT_TRUE(j["fname"].is_string());
+    EXPECT_EQ(j["pid"], opener.pid());
+    if (j["fname"] == "/etc/hostname") saw_ok = j["ret"].get<int>() >= 0;
+    if (j["fname"] == "/nonexistent-ecli-test-file") saw_missing = j["ret"] == -2;  // -ENOENT
+  }
+  EXPECT_TRUE(saw_ok) << ecli.out();
+  EXPECT_TRUE(saw_missing) << ecli.out();
+}
+
+TEST(Events, OpensnoopTableAndFields) {
+  REQUIRE_ROOT();
+  Trigger opener([] { close(open("/etc/hostname", O_RDONLY)); });
+  Process ecli(ecli_run({"--fields", "pid,ret,fname", "-d", "20", example_package("opensnoop"), "--pid_target",
+                         std::to_string(opener.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  opener.go();
+  ASSERT_TRUE(ecli.wait_stdout("/etc/hostname")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  auto lines = split_lines(ecli.out());
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "TIME     PID     RET     FNAME");
+  bool found = false;
+  for (auto& line : lines)
+    found |= line.find(fmt::format(" {:<7} ", opener.pid())) == 8 && line.ends_with(" /etc/hostname");
+  EXPECT_TRUE(found) << ecli.out();
+}
+
+TEST(Events, OpensnoopCsvParses) {
+  REQUIRE_ROOT();
+  Trigger opener([] { close(open("/etc/hostname", O_RDONLY)); });
+  Process ecli(ecli_run({"--csv", "-d", "20", example_package("opensnoop"), "--pid_target",
+                         std::to_string(opener.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  opener.go();
+  ASSERT_TRUE(ecli.wait_stdout("/etc/hostname")) << ecli.out();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  auto rows = csv_rows(ecli.out());
+  ASSERT_GE(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"time", "ts", "pid", "tid", "uid", "ret", "flags", "comm", "fname"}));
+  bool found = false;
+  for (size_t i = 1; i < rows.size(); i++) {
+    ASSERT_EQ(rows[i].size(), rows[0].size());
+    found |= rows[i][2] == std::to_string(opener.pid()) && rows[i][8] == "/etc/hostname";
+  }
+  EXPECT_TRUE(found) << ecli.out();
+}
+
+TEST(Events, ExecsnoopSeesCommandWithArguments) {
+  REQUIRE_ROOT();
+  Process ecli(ecli_run({"-d", "20", example_package("execsnoop")}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  // Arguments in memory the child has touched: a tracepoint cannot fault pages in
+  // (a shell's argv is always resident; string literals of a fresh fork may not be).
+  Trigger exec([] {
+    char prog[] = "/bin/echo", one[] = "ecli-arg-one", two[] = "two words";
+    char* argv[] = {prog, one, two, nullptr};
+    execv(prog, argv);
+  });
+  exec.go();
+  EXPECT_TRUE(ecli.wait_stdout("/bin/echo ecli-arg-one two words")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+  for (auto& line : split_lines(ecli.out()))
+    if (line.find("ecli-arg-one") != std::string::npos) {
+      EXPECT_NE(line.find(fmt::format(" {} ", exec.pid())), std::string::npos) << line;
+      EXPECT_NE(line.find(" echo "), std::string::npos) << line;  // comm after exec
+    }
+}
+
+TEST(Events, TwoMapsOfDifferentTypesBothPrint) {
+  REQUIRE_ROOT();
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"--json", "-d", "20", test_package("two_streams"), "--target", std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  ASSERT_TRUE(ecli.wait_stdout("perf_events")) << ecli.out() << ecli.err();
+  ASSERT_TRUE(ecli.wait_stdout("ring_events")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  int seen = 0;
+  for (auto& j : json_lines(ecli.out())) {
+    if (j["stream"] == "ring_events") {
+      EXPECT_EQ(j["pid"], caller.pid());
+      EXPECT_TRUE(j["comm"].is_string());
+      seen |= 1;
+    } else {
+      EXPECT_EQ(j["stream"], "perf_events");
+      EXPECT_EQ(j["big"], 18446744073709551615ull);
+      EXPECT_EQ(j["flag"], true);
+      EXPECT_EQ(j["color"], "GREEN");
+      EXPECT_EQ(j["negative"], -7);
+      EXPECT_EQ(j["bytes"], nlohmann::json({1, 2, 250}));
+      seen |= 2;
+    }
+  }
+  EXPECT_EQ(seen, 3) << ecli.out();
+}
+
+TEST(Events, TwoMapsInATableNameTheirStream) {
+  REQUIRE_ROOT();
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"-d", "20", test_package("two_streams"), "--target", std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  ASSERT_TRUE(ecli.wait_stdout("GREEN")) << ecli.out();
+  ASSERT_TRUE(ecli.wait_stdout(fmt::format("{}", caller.pid()))) << ecli.out();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  std::string out = ecli.out();
+  EXPECT_NE(out.find("STREAM      TIME     PID     COMM"), std::string::npos) << out;
+  EXPECT_NE(out.find("STREAM      TIME     BIG        FLAG  COLOR NEGATIVE BYTES"), std::string::npos) << out;
+  EXPECT_NE(out.find("perf_events "), std::string::npos) << out;
+  EXPECT_NE(out.find("ring_events "), std::string::npos) << out;
+}
+
+TEST(Events, MissingExportTypeIsReportedOnceAndOtherStreamsPrint) {
+  REQUIRE_ROOT();
+  auto j = nlohmann::json::parse(read_text(test_package("two_streams")));
+  for (auto& map : j["meta"]["bpf_skel"]["maps"])
+    if (map["name"] == "ring_events") map["event_type"] = "struct not_in_btf";
+  TempDir dir;
+  write_text(dir / "package.json", j.dump());
+  Trigger caller([] {
+    getppid();
+    getppid();
+  });
+  Process ecli(ecli_run({"--json", "-d", "20", (dir / "package.json").string(), "--target",
+                         std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  caller.wait();
+  ASSERT_TRUE(ecli.wait_stdout("perf_events")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  std::string message = "ecli: event type struct not_in_btf of map 'ring_events' is not in the object's BTF";
+  std::string err = ecli.err();
+  EXPECT_NE(err.find(message), std::string::npos) << err;
+  EXPECT_EQ(err.find(message), err.rfind(message)) << err;  // once
+  EXPECT_EQ(ecli.out().find("ring_events"), std::string::npos);
+}
+
+TEST(Events, ShortEventIsReportedOnceAndPaddedWithZeros) {
+  REQUIRE_ROOT();
+  Trigger caller([] {
+    getppid();
+    getppid();
+  });
+  Process ecli(ecli_run({"--json", "-d", "20", test_package("short_event"), "--target", std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  caller.wait();
+  ASSERT_TRUE(ecli.wait_stdout("\"first\":42")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  auto events = json_lines(ecli.out());
+  EXPECT_EQ(events.size(), 4u);
+  for (auto& e : events) {
+    EXPECT_EQ(e["first"], 42);
+    EXPECT_EQ(e["second"], 0);
+    EXPECT_EQ(e["third"], 0);
+  }
+  std::string message = "is 4 bytes, shorter than struct wide_event (16 bytes)";
+  EXPECT_NE(ecli.err().find(message), std::string::npos) << ecli.err();
+  EXPECT_EQ(ecli.err().find(message), ecli.err().rfind(message));
+}
+
+TEST(Events, EunomiaFormWithHeaderAndOnlyExportTypes) {
+  REQUIRE_ROOT();
+  TempDir out;
+  fs::path dir = fs::path(ECLI_SOURCE_DIR) / "tests/data/with_header";
+  Result cc = run({ecc_bin(), "-o", out.path().string(), (dir / "hdr.bpf.c").string(), (dir / "hdr_event.h").string()});
+  ASSERT_EQ(cc.code, 0) << cc.err;
+  auto j = nlohmann::json::parse(read_text(out / "package.json"));
+  ASSERT_EQ(j["meta"]["export_types"].size(), 1u) << j["meta"].dump();
+  EXPECT_EQ(j["meta"]["export_types"][0]["name"], "hdr_event");
+  // As a package from eunomia would be: export_types only, none of our keys.
+  for (auto& map : j["meta"]["bpf_skel"]["maps"]) map.erase("event_type");
+  write_text(out / "package.json", j.dump());
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"--json", "-d", "20", (out / "package.json").string(), "--target",
+                         std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  EXPECT_TRUE(ecli.wait_stdout(fmt::format("\"pid\":{}", caller.pid()))) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+TEST(Events, RowsToAPipeArriveWithinFiftyMilliseconds) {
+  REQUIRE_ROOT();
+  Trigger opener([] { close(open("/etc/hostname", O_RDONLY)); });
+  Process ecli(ecli_run({"-d", "20", example_package("opensnoop"), "--pid_target", std::to_string(opener.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  opener.go();
+  opener.wait();
+  auto start = std::chrono::steady_clock::now();
+  // Bounded by the drain interval (16 ms idle) plus the batch age (50 ms), with slack for a loaded CI machine.
+  EXPECT_TRUE(ecli.wait_stdout("/etc/hostname", 1s)) << ecli.out();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+}  // namespace
+}  // namespace ecli::test

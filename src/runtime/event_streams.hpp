@@ -41,7 +41,7 @@ class EventStreams {
   bool drain();
   // Milliseconds until the next drain is due.
   int next_timeout_ms() const;
-  // Writes buffered rows out: at once on a terminal, else in batches no older than 50 ms.
+  // Writes buffered rows out: at once on a terminal, else in batches no older than 30 ms.
   bool flush(bool force);
   // The stderr summary of lost events, at exit.
   void report_totals() const;

@@ -1,0 +1,223 @@
+// An openat storm traced side by side: how much each tracer slows a program
+// that opens a file 1,000,000 times, whether it prints every event, and how
+// much CPU it spends.
+//
+//   bench_storm [COUNT]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr const char* kPath = "/etc/hostname";
+
+// A child that opens kPath `count` times once told to, and reports how long it took.
+struct Generator {
+  pid_t pid;
+  int go_fd, done_fd;
+};
+
+Generator start_generator(long count) {
+  int go[2], done[2];
+  if (pipe(go) || pipe(done)) exit(1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(go[1]);
+    close(done[0]);
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(0);
+    auto start = Clock::now();
+    for (long i = 0; i < count; i++) {
+      int fd = open(kPath, O_RDONLY);
+      if (fd >= 0) close(fd);
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    (void)!write(done[1], &seconds, sizeof seconds);
+    _exit(0);
+  }
+  close(go[0]);
+  close(done[1]);
+  return {pid, go[1], done[0]};
+}
+
+double run_generator(Generator& g) {
+  (void)!write(g.go_fd, "g", 1);
+  double seconds = 0;
+  (void)!read(g.done_fd, &seconds, sizeof seconds);
+  waitpid(g.pid, nullptr, 0);
+  close(g.go_fd);
+  close(g.done_fd);
+  return seconds;
+}
+
+struct Tracer {
+  std::string name;
+  std::vector<std::string> argv;  // "{pid}" is replaced by the generator's pid
+};
+
+size_t count_lines_with(const fs::path& file, const std::string& needle) {
+  std::ifstream in(file);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+std::string read_all(const fs::path& file) {
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int main(int argc, char** argv) {
+  long count = argc > 1 ? std::atol(argv[1]) : 1000000;
+  fs::path work = fs::temp_directory_path() / fmt::format("ecli-storm-{}", getpid());
+  fs::create_directories(work);
+  setenv("ECLI_CACHE_DIR", (work / "cache").c_str(), 1);
+  std::string package = (work / "pkg/package.json").string();
+  if (system(fmt::format("{} -q -o {} {}/examples/opensnoop/opensnoop.bpf.c", ECC_BIN, (work / "pkg").string(),
+                         ECLI_SOURCE_DIR)
+                 .c_str()) != 0)
+    return 1;
+
+  // Baseline: no tracer (median of 3).
+  std::vector<double> base;
+  for (int i = 0; i < 3; i++) {
+    Generator g = start_generator(count);
+    base.push_back(run_generator(g));
+  }
+  std::sort(base.begin(), base.end());
+  double baseline = base[1];
+  fmt::print("{} openat calls, untraced: {:.2f} s\n\n", count, baseline);
+  fmt::print("{:<28} {:>9} {:>10} {:>9} {:>9}\n", "tracer", "slowdown", "printed", "lost", "CPU s");
+
+  std::vector<Tracer> tracers = {
+      {"ecli run opensnoop (table)", {ECLI_BIN, "run", package, "--pid_target", "{pid}"}},
+      {"ecli run opensnoop --json", {ECLI_BIN, "run", "--json", package, "--pid_target", "{pid}"}},
+      {"libbpf-tools opensnoop", {"opensnoop", "-p", "{pid}"}},
+  };
+  for (const auto& tracer : tracers) {
+    Generator g = start_generator(count);
+    fs::path out = work / "out.txt", err = work / "err.txt";
+    pid_t pid = fork();
+    if (pid == 0) {
+      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(o, 1);
+      dup2(e, 2);
+      std::vector<std::string> args;
+      for (auto a : tracer.argv) args.push_back(a == "{pid}" ? std::to_string(g.pid) : a);
+      std::vector<char*> c;
+      for (auto& a : args) c.push_back(a.data());
+      c.push_back(nullptr);
+      execvp(c[0], c.data());
+      _exit(127);
+    }
+    // Ready: ecli says so on stderr; opensnoop prints its header once attached.
+    auto deadline = Clock::now() + 20s;
+    while (Clock::now() < deadline && read_all(err).find("running") == std::string::npos &&
+           read_all(out).find("PID") == std::string::npos)
+      std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(200ms);
+    double traced = run_generator(g);
+    // Let the tracer finish printing: stop when the output stops growing.
+    uintmax_t last = 0;
+    for (int still = 0; still < 5;) {
+      std::this_thread::sleep_for(200ms);
+      uintmax_t size = fs::file_size(out);
+      still = size == last ? still + 1 : 0;
+      last = size;
+    }
+    kill(pid, SIGINT);
+    int status;
+    struct rusage usage {};
+    wait4(pid, &status, 0, &usage);
+    double cpu = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    size_t printed = count_lines_with(out, kPath);
+    // Lost: what the tracer reports, and what never reached the output.
+    std::string errors = read_all(err);
+    long reported = 0;
+    for (size_t at = errors.find("lost "); at != std::string::npos; at = errors.find("lost ", at + 1))
+      reported += std::atol(errors.c_str() + at + 5);
+    fmt::print("{:<28} {:>8.2f}x {:>10} {:>9} {:>9.2f}\n", tracer.name, traced / baseline, printed,
+               std::max<long>(reported, count - static_cast<long>(printed)), cpu);
+  }
+
+  // Latency at a low rate: one open every 100 ms, ecli's output read through a
+  // pipe (batched, not a terminal); time from open() to the row arriving.
+  fmt::print("\nlow rate, output to a pipe: open() to row, 20 events\n");
+  for (bool json : {false, true}) {
+    int pipefd[2], go[2];
+    if (pipe(pipefd) || pipe(go)) return 1;
+    pid_t opener = fork();
+    if (opener == 0) {
+      char c;
+      (void)!read(go[0], &c, 1);
+      for (int i = 0; i < 20; i++) {
+        int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+        (void)!write(go[1], &now, sizeof now);  // when this open happens
+        close(open(kPath, O_RDONLY));
+        usleep(100000);
+      }
+      _exit(0);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(pipefd[1], 1);
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 2);
+      std::string target = std::to_string(opener);
+      if (json)
+        execl(ECLI_BIN, ECLI_BIN, "run", "--json", package.c_str(), "--pid_target", target.c_str(), nullptr);
+      else
+        execl(ECLI_BIN, ECLI_BIN, "run", package.c_str(), "--pid_target", target.c_str(), nullptr);
+      _exit(127);
+    }
+    close(pipefd[1]);
+    std::this_thread::sleep_for(500ms);
+    (void)!write(go[1], "g", 1);
+    std::this_thread::sleep_for(10ms);
+    std::vector<double> delays;
+    std::string buffer;
+    char buf[4096];
+    while (delays.size() < 20) {
+      ssize_t n = read(pipefd[0], buf, sizeof buf);
+      if (n <= 0) break;
+      auto arrived = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+      buffer.append(buf, n);
+      for (size_t at; (at = buffer.find(kPath)) != std::string::npos;) {
+        buffer.erase(0, at + 1);
+        int64_t opened = 0;
+        if (read(go[0], &opened, sizeof opened) != sizeof opened) break;
+        delays.push_back((arrived - opened) / 1000.0);
+      }
+    }
+    kill(pid, SIGINT);
+    waitpid(pid, nullptr, 0);
+    waitpid(opener, nullptr, 0);
+    std::sort(delays.begin(), delays.end());
+    if (!delays.empty())
+      fmt::print("{:<28} median {:.1f} ms, max {:.1f} ms\n", json ? "ecli --json" : "ecli (table)",
+                 delays[delays.size() / 2], delays.back());
+    close(pipefd[0]);
+    close(go[0]);
+    close(go[1]);
+  }
+  fs::remove_all(work);
+  return 0;
+}

@@ -87,6 +87,28 @@ TEST(Events, OpensnoopJsonHasPidPathAndReturnValues) {
   EXPECT_TRUE(saw_missing) << ecli.out();
 }
 
+TEST(Events, FieldsTakesOneArgumentBeforeTarget) {
+  REQUIRE_ROOT();
+  Trigger opener([] { close(open("/etc/hostname", O_RDONLY)); });
+  Process ecli(ecli_run({"--fields", "fname", example_package("opensnoop"), "--pid_target", std::to_string(opener.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  opener.go();
+  EXPECT_TRUE(ecli.wait_stdout("/etc/hostname")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+  EXPECT_TRUE(ecli.out().starts_with("TIME     FNAME\n")) << ecli.out();
+}
+
+TEST(Events, UnknownFieldIsOneClearError) {
+  Result r = run(ecli_run({"--fields", "pid,nope", example_package("opensnoop")}));
+  if (geteuid() != 0) GTEST_SKIP() << "the field list is checked after loading, which needs root";
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("ecli: --fields names 'nope', which no event has (fields: ts, pid, tid, uid, ret, flags, comm, fname)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
 TEST(Events, OpensnoopTableAndFields) {
   REQUIRE_ROOT();
   Trigger opener([] { close(open("/etc/hostname", O_RDONLY)); });
@@ -281,6 +303,46 @@ TEST(Events, RowsToAPipeDoNotWaitForMoreRows) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
   ecli.signal(SIGINT);
   EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+}  // namespace
+}  // namespace ecli::test
+
+namespace ecli::test {
+namespace {
+
+TEST(Events, LostPerfEventsAreReportedAndSummedUp) {
+  REQUIRE_ROOT();
+  int again[2];
+  ASSERT_EQ(pipe(again), 0);
+  Trigger caller([&] {
+    getppid();  // the flood
+    char c;
+    if (read(again[0], &c, 1) == 1) getppid();  // one more event, which carries the loss record
+  });
+  Process ecli(ecli_run({"--fields", "seq", "-d", "20", test_package("flood"), "--target", std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  // ecli is stopped while the flood happens, so the 1 MiB buffer must overflow.
+  ecli.signal(SIGSTOP);
+  caller.go();
+  std::this_thread::sleep_for(300ms);
+  ecli.signal(SIGCONT);
+  std::this_thread::sleep_for(300ms);  // ecli drains what fitted
+  ASSERT_EQ(write(again[1], "g", 1), 1);
+  caller.wait();
+  ASSERT_TRUE(ecli.wait_stderr("lost ", 5s)) << ecli.err() << ecli.out().size() << " bytes out";
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  std::string err = ecli.err();
+  EXPECT_NE(err.find("events from map 'events' (the perf buffer was full)"), std::string::npos) << err;
+  size_t total_at = err.find(" events in total from map 'events'");
+  ASSERT_NE(total_at, std::string::npos) << err;
+  // What was printed and what was lost add up to what was sent.
+  long lost = std::atol(err.c_str() + err.rfind("ecli: lost ", total_at) + 11);
+  long printed = 0;
+  for (auto& line : split_lines(ecli.out())) printed += !line.empty() && !line.starts_with("TIME");
+  EXPECT_GT(lost, 0);
+  EXPECT_EQ(printed + lost, 2001) << "printed " << printed << " lost " << lost;
 }
 
 }  // namespace

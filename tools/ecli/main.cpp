@@ -34,9 +34,8 @@ int main(int argc, char** argv) {
   bool json = false, csv = false;
   auto* json_flag = run->add_flag("-j,--json", json, "Print events as JSON lines");
   run->add_flag("--csv", csv, "Print events as CSV")->excludes(json_flag);
-  run->add_option("--fields", options.output.fields, "Print only these event fields, in this order")
-      ->delimiter(',')
-      ->type_name("NAME,...");
+  std::string fields;  // one argument, split here: a list option would swallow TARGET
+  run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
   run->footer(
       "TARGET is a package.json from ecc, a BPF object (x.bpf.o) or a BPF C source (x.bpf.c, compiled on the fly).\n"
       "Program options follow TARGET; `ecli run TARGET --help` lists them.");
@@ -56,6 +55,11 @@ int main(int argc, char** argv) {
   options.target = rest.front();
   options.program_args.assign(rest.begin() + 1, rest.end());
   options.trace_pipe = !no_trace_pipe;
+  for (size_t start = 0; start < fields.size();) {
+    size_t comma = std::min(fields.find(',', start), fields.size());
+    if (comma > start) options.output.fields.push_back(fields.substr(start, comma - start));
+    start = comma + 1;
+  }
   options.output.format = json ? ecli::output::Format::Json
                                : csv ? ecli::output::Format::Csv : ecli::output::Format::Table;
 

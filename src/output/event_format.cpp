@@ -263,10 +263,16 @@ void choose_columns(std::vector<StreamFormat>& streams, const std::vector<std::s
   }
 }
 
-EventWriter::EventWriter(Format format, std::vector<StreamFormat> streams)
-    : format_(format), streams_(std::move(streams)), several_(streams_.size() > 1) {
+EventWriter::EventWriter(Format format, std::vector<StreamFormat> streams, std::string label)
+    : format_(format),
+      streams_(std::move(streams)),
+      several_(streams_.size() > 1),
+      label_(label.empty() ? "stream" : label) {
+  // A label asked for by name is a JSON key only; tables and CSV already say which map.
+  bool json_label_only = !label.empty();
   for (auto& s : streams_) stream_width_ = std::max(stream_width_, static_cast<int>(s.name.size()));
   stream_width_ = std::max(stream_width_, 6);
+  json_label_ = json_label_only;
 }
 
 void EventWriter::header(Buffer& out) const {
@@ -307,8 +313,10 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
       append(out, "{\"time\":\"");
       append(out, time);
       out.push_back('"');
-      if (several_) {
-        append(out, ",\"stream\":");
+      if (several_ || json_label_) {
+        append(out, ",\"");
+        append(out, label_);
+        append(out, "\":");
         append_json_string(out, s.name);
       }
       for (size_t c : s.columns) {

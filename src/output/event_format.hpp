@@ -41,7 +41,9 @@ void choose_columns(std::vector<StreamFormat>& streams, const std::vector<std::s
 
 class EventWriter {
  public:
-  EventWriter(Format format, std::vector<StreamFormat> streams);
+  // `label` names the stream in every row ("map" for snapshots); by default
+  // rows carry a "stream" only when there are several streams.
+  EventWriter(Format format, std::vector<StreamFormat> streams, std::string label = {});
   // Header lines, once before the first event.
   void header(Buffer& out) const;
   // One row. `time` is "HH:MM:SS". An event shorter than the type is padded
@@ -53,6 +55,8 @@ class EventWriter {
   Format format_;
   std::vector<StreamFormat> streams_;
   bool several_;
+  std::string label_;
+  bool json_label_ = false;
   int stream_width_ = 0;
 };
 

@@ -33,8 +33,7 @@ void RunLoop::watch(int fd, std::function<bool()> on_ready) {
 }
 
 void RunLoop::every(std::function<int()> next_timeout_ms, std::function<bool()> on_tick) {
-  next_timeout_ = std::move(next_timeout_ms);
-  on_tick_ = std::move(on_tick);
+  timers_.push_back({std::move(next_timeout_ms), std::move(on_tick)});
 }
 
 void RunLoop::run(double duration_seconds) {
@@ -50,11 +49,11 @@ void RunLoop::run(double duration_seconds) {
       if (left <= 0) return;
       timeout = static_cast<int>(std::min<int64_t>(left + 1, INT32_MAX));
     }
-    if (next_timeout_) {
-      int tick = next_timeout_();
+    for (auto& timer : timers_) {
+      int tick = timer.next_timeout_ms();
       if (tick <= 0) {
-        if (!on_tick_()) return;
-        tick = next_timeout_();
+        if (!timer.on_tick()) return;
+        tick = timer.next_timeout_ms();
       }
       timeout = timeout < 0 ? tick : std::min(timeout, tick);
     }

@@ -19,7 +19,7 @@ class RunLoop {
 
   // `on_ready` returns false to stop the loop.
   void watch(int fd, std::function<bool()> on_ready);
-  // A timer: `on_tick` runs whenever `next_timeout_ms()` has reached 0.
+  // A timer: `on_tick` runs whenever `next_timeout_ms()` has reached 0. Several may be added.
   void every(std::function<int()> next_timeout_ms, std::function<bool()> on_tick);
   // Runs until stopped; `duration_seconds` <= 0 means no limit.
   void run(double duration_seconds);
@@ -28,8 +28,11 @@ class RunLoop {
   int signal_fd_ = -1;
   std::vector<pollfd> fds_;
   std::vector<std::function<bool()>> handlers_;
-  std::function<int()> next_timeout_;
-  std::function<bool()> on_tick_;
+  struct Timer {
+    std::function<int()> next_timeout_ms;
+    std::function<bool()> on_tick;
+  };
+  std::vector<Timer> timers_;
 };
 
 // Writes all of `data` to stdout; false when stdout is gone (EPIPE).

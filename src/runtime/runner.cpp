@@ -11,6 +11,7 @@
 #include "runtime/loader.hpp"
 #include "runtime/options.hpp"
 #include "runtime/run_loop.hpp"
+#include "runtime/sampler.hpp"
 #include "runtime/target.hpp"
 #include "runtime/trace_pipe.hpp"
 #include "util/error.hpp"
@@ -49,6 +50,8 @@ int run(const RunOptions& options) {
 
   // Streams and the trace instance exist before anything is attached, so no event is lost.
   EventStreams events(object, target.package.meta, options.output);
+  Sampler sampler(object, target.package.meta,
+                  SampleOptions{options.output.format, options.sort_by, options.top, options.verbose});
   std::unique_ptr<TracePipe> trace;
   if (options.trace_pipe && object.uses_trace_printk()) trace = TracePipe::open();
 
@@ -71,6 +74,7 @@ int run(const RunOptions& options) {
     for (int fd : events.wakeup_fds()) loop.watch(fd, [&] { return events.drain(); });
     loop.every([&] { return events.next_timeout_ms(); }, [&] { return events.drain(); });
   }
+  if (!sampler.empty()) loop.every([&] { return sampler.next_timeout_ms(); }, [&] { return sampler.tick(); });
   loop.run(options.duration);
 
   attachments.detach_all();
@@ -81,6 +85,7 @@ int run(const RunOptions& options) {
     events.flush(true);
     events.report_totals();
   }
+  if (!sampler.empty()) sampler.snapshot_all();  // the last interval, however short
   return 0;
 }
 

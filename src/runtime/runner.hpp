@@ -14,6 +14,8 @@ struct RunOptions {
   bool trace_pipe = true;   // stream bpf_printk output
   bool verbose = false;     // libbpf debug output
   StreamOptions output;     // how typed events print
+  std::string sort_by;      // sampled tables: --sort
+  int64_t top = -1;         // sampled tables: --top
 };
 
 // Returns the process exit code; throws ecli::Error for anything a user can fix.

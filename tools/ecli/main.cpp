@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
   bool json = false, csv = false;
   auto* json_flag = run->add_flag("-j,--json", json, "Print events as JSON lines");
   run->add_flag("--csv", csv, "Print events as CSV")->excludes(json_flag);
+  run->add_option("--sort", options.sort_by, "Sort sampled tables by this field (largest first)")
+      ->type_name("FIELD");
+  run->add_option("--top", options.top, "Show only the first N rows of sampled tables")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
   std::string fields;  // one argument, split here: a list option would swallow TARGET
   run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
   run->footer(

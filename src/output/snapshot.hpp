@@ -1,0 +1,59 @@
+#pragma once
+// Printing snapshots of sampled maps (`/// @sample`): BCC-style log2 and
+// linear histograms, one per key, and key/value tables, in text, JSON or CSV.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "btf/render_plan.hpp"
+#include "output/event_format.hpp"
+#include "package/sample_spec.hpp"
+
+namespace ecli::output {
+
+// BCC's print_log2_hist: rows from 0 to the last non-empty bucket, 40-star bars.
+void append_log2_histogram(Buffer& out, const std::vector<uint64_t>& counts, std::string_view unit);
+// The same layout for linear buckets [min + i*step, min + (i+1)*step).
+void append_linear_histogram(Buffer& out, const std::vector<uint64_t>& counts, int64_t min, int64_t step,
+                             std::string_view unit);
+
+// The `slots` array of a histogram's value type; throws ecli::Error saying
+// what is wrong when there is none, or it is not an array of integers.
+const btf::FieldPlan& find_slots(const btf::RenderPlan& value);
+
+struct SnapshotEntry {
+  const uint8_t* key;
+  const uint8_t* value;
+};
+
+class SnapshotWriter {
+ public:
+  // `sort_by` and `top` (from --sort / --top) override the annotation when
+  // set. Throws ecli::Error when the types do not suit the kind.
+  SnapshotWriter(std::string map_name, package::SampleSpec spec, btf::RenderPlan key, btf::RenderPlan value,
+                 Format format, std::string sort_by = {}, int64_t top = -1);
+  // Sorts and limits `entries` (tables) and prints them.
+  void write(Buffer& out, std::string_view time, std::vector<SnapshotEntry>& entries);
+  const package::SampleSpec& spec() const { return spec_; }
+
+ private:
+  void write_histograms(Buffer& out, std::string_view time, const std::vector<SnapshotEntry>& entries) const;
+  void write_table(Buffer& out, std::string_view time, std::vector<SnapshotEntry>& entries);
+  std::vector<uint64_t> counts_of(const uint8_t* value) const;
+
+  std::string map_name_;
+  package::SampleSpec spec_;
+  btf::RenderPlan key_, value_;
+  Format format_;
+  std::string sort_by_;
+  int64_t limit_;
+  const btf::FieldPlan* slots_ = nullptr;
+  // Tables: key and value side by side in one row buffer, printed by an EventWriter.
+  std::unique_ptr<EventWriter> table_;
+  uint32_t value_offset_ = 0;
+  std::vector<uint8_t> row_;
+  bool csv_header_done_ = false;
+};
+
+}  // namespace ecli::output

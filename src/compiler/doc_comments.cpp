@@ -22,10 +22,11 @@ std::string to_string(CXString s) {
   return out;
 }
 
+// "file:line" where the declaration starts (`struct {` of a map, not its name).
 std::string location_text(CXCursor cursor) {
   CXFile file;
   unsigned line = 0, column = 0;
-  clang_getExpansionLocation(clang_getCursorLocation(cursor), &file, &line, &column, nullptr);
+  clang_getExpansionLocation(clang_getRangeStart(clang_getCursorExtent(cursor)), &file, &line, &column, nullptr);
   return fmt::format("{}:{}", to_string(clang_getFileName(file)), line);
 }
 

@@ -6,7 +6,13 @@
 #include <future>
 #include <iostream>
 
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
 #include "btf/object_meta.hpp"
+#include "btf/render_plan.hpp"
+#include "output/snapshot.hpp"
+#include "package/sample_spec.hpp"
 #include "compiler/clang_driver.hpp"
 #include "compiler/docs_module.hpp"
 #include "compiler/vmlinux.hpp"
@@ -48,6 +54,33 @@ bool mentions_vmlinux(const EccOptions& options, const std::string& source_text)
     if (flag.starts_with("-I") && std::filesystem::exists(std::filesystem::path(flag.substr(2)) / "vmlinux.h"))
       return false;
   return true;
+}
+
+// `@sample` must be usable as written: a known type, valid JSON, and for a
+// histogram a value with a slots array. Errors name the file and line.
+void check_sampled_maps(const std::string& object, const package::Meta& meta, const SourceDocs& docs) {
+  libbpf_print_fn_t previous = libbpf_set_print(nullptr);
+  std::unique_ptr<bpf_object, decltype(&bpf_object__close)> obj(bpf_object__open_mem(object.data(), object.size(), nullptr),
+                                                                bpf_object__close);
+  libbpf_set_print(previous);
+  if (libbpf_get_error(obj.get())) {
+    obj.release();
+    return;  // describe_object already read it; nothing more to check here
+  }
+  const struct btf* btf = bpf_object__btf(obj.get());
+  for (const auto& m : meta.maps) {
+    if (m.sample.is_null()) continue;
+    std::string where;
+    if (auto it = docs.variables.find(m.name); it != docs.variables.end()) where = it->second.value("__location", "");
+    try {
+      package::SampleSpec spec = package::parse_sample_spec(m.sample);
+      struct bpf_map* map = bpf_object__find_map_by_name(obj.get(), m.name.c_str());
+      if (spec.kind != package::SampleSpec::Kind::Table && map && btf && bpf_map__btf_value_type_id(map))
+        output::find_slots(btf::build_render_plan(btf, bpf_map__btf_value_type_id(map)));
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}{}map '{}': {}", where, where.empty() ? "" : ": ", m.name, e.what()));
+    }
+  }
 }
 
 // A stale or incompatible PCH must never break a build: retry without it.
@@ -185,6 +218,7 @@ EccResult run_ecc(const EccOptions& options) {
   for (const auto& type : missing)
     std::cerr << "ecc: warning: " << type << " is not in the object's BTF, so its events cannot be decoded\n";
   merge_docs(pkg.meta, docs);
+  check_sampled_maps(object, pkg.meta, docs);
   pkg.meta.eunomia_version = std::string("ecli ") + ECLI_VERSION;
   pkg.object = std::move(object);
 

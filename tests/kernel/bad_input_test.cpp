@@ -166,3 +166,32 @@ TEST(BadInput, RunningABrokenSourceShowsDiagnostics) {
 
 }  // namespace
 }  // namespace ecli::test
+
+namespace ecli::test {
+namespace {
+
+// ecc refuses an @sample that cannot work: one line with file and line, no package.
+void expect_sample_refused(const std::string& name, const std::string& reason) {
+  TempDir out;
+  fs::path source = fs::path(ECLI_SOURCE_DIR) / "tests/data" / (name + ".bpf.c");
+  Result r = run({ecc_bin(), "-q", "-o", out.path().string(), source.string()});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(r.err, "ecc: " + source.string() + ":10: map 'counts': " + reason + "\n");
+  EXPECT_TRUE(fs::is_empty(out.path()));
+}
+
+TEST(BadInput, SampleThatIsNotJson) {
+  expect_sample_refused("bad_sample_notjson", "@sample is not JSON: { interval: 1000 }");
+}
+
+TEST(BadInput, SampleOfUnknownType) {
+  expect_sample_refused("bad_sample_type", "@sample type \"pie\" is not one of log2_hist, linear_hist, default_kv");
+}
+
+TEST(BadInput, HistogramWithoutSlots) {
+  expect_sample_refused("bad_sample_noslots",
+                        "its value (struct val) has no slots array to hold the histogram's buckets");
+}
+
+}  // namespace
+}  // namespace ecli::test

@@ -10,7 +10,7 @@ packages=(
   libbpf-dev libelf-dev zlib1g-dev        # loading, CO-RE, BTF
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libbenchmark-dev           # tests and benchmarks
-  bpftool iproute2 util-linux bsdutils    # tests: prog listing, netns, setpriv, script
+  bpftool iproute2 iputils-ping util-linux bsdutils  # tests: prog listing, netns and ping, setpriv, script
   libbpf-tools bpftrace                   # peers compared in bench/
 )
 missing=()

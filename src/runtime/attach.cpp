@@ -52,10 +52,35 @@ std::string missing_kernel_feature(const std::string& kind) {
   return {};
 }
 
-void Attachments::attach_all(BpfObject& object, std::vector<std::string>& report) {
+void Attachments::attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
+                             std::vector<std::string>& report) {
+  // Where each network program goes, before anything is attached.
+  std::vector<std::pair<struct bpf_program*, NetTarget>> targets;
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, object.get()) {
-    if (!bpf_program__autoload(prog)) continue;
+    if (!bpf_program__autoload(prog) || net_kind(prog) == NetKind::None) continue;
+    const package::Prog* info = nullptr;
+    for (const auto& p : meta.progs)
+      if (p.name == bpf_program__name(prog)) info = &p;
+    targets.emplace_back(prog, plan_net_target(prog, info, net));
+  }
+  for (const auto& [p, target] : targets) {
+    std::optional<TcFilter> filter;
+    int fd = attach_net(p, target, net, filter);
+    if (fd >= 0) {
+      link_fds_.push_back(fd);
+      report.push_back(fmt::format("attached {} to {}", bpf_program__name(p), describe_target(target)));
+    } else {
+      tc_filters_.push_back(*filter);
+      record_tc_filters(tc_filters_);
+      report.push_back(fmt::format("attached {} to {} as a netlink filter (handle {} priority {}); if ecli is "
+                                   "killed, `ecli cleanup` removes it",
+                                   bpf_program__name(p), describe_target(target), filter->handle, filter->priority));
+    }
+  }
+
+  bpf_object__for_each_program(prog, object.get()) {
+    if (!bpf_program__autoload(prog) || net_kind(prog) != NetKind::None) continue;
     clear_libbpf_log();
     struct bpf_link* link = bpf_program__attach(prog);
     long err = libbpf_get_error(link);
@@ -74,6 +99,11 @@ void Attachments::attach_all(BpfObject& object, std::vector<std::string>& report
 }
 
 void Attachments::detach_all() {
+  for (int fd : link_fds_) close(fd);  // a kernel link goes with its last fd
+  link_fds_.clear();
+  for (const auto& f : tc_filters_) detach_tc_filter(f);
+  if (!tc_filters_.empty()) forget_tc_filters();
+  tc_filters_.clear();
   if (links_.size() == 1) {
     bpf_link__destroy(links_[0]);
   } else if (!links_.empty()) {

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "package/package.hpp"
+#include "runtime/net_attach.hpp"
+
 struct bpf_link;
 
 namespace ecli::runtime {
@@ -23,12 +26,17 @@ class Attachments {
   // program and the missing kernel feature. What was attached before a
   // failure stays owned here and is detached by the destructor.
   // `report` gets one human line per program.
-  void attach_all(BpfObject& object, std::vector<std::string>& report);
+  // tc, XDP and cgroup programs go where `meta`'s annotations and `net` say;
+  // every interface and cgroup is checked before the first program is attached.
+  void attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
+                  std::vector<std::string>& report);
   void detach_all();
-  size_t size() const { return links_.size(); }
+  size_t size() const { return links_.size() + link_fds_.size() + tc_filters_.size(); }
 
  private:
   std::vector<struct bpf_link*> links_;
+  std::vector<int> link_fds_;          // kernel links made with bpf_link_create (tcx, XDP, cgroup)
+  std::vector<TcFilter> tc_filters_;   // netlink filters, removed one by one
 };
 
 // Why a program of this kind cannot attach here, if the kernel lacks the

@@ -37,7 +37,7 @@ int run(const RunOptions& options) {
   } catch (const Error& e) {
     for (const auto& arg : options.program_args)
       for (const char* own : {"-d", "--duration", "-v", "--verbose", "--no-trace-pipe", "-j", "--json", "--csv",
-                              "--fields", "--sort", "--top"})
+                              "--fields", "--sort", "--top", "--ifname", "--ifindex", "--cgroup", "--tc-netlink"})
         if (arg == own || arg.starts_with(std::string(own) + "="))
           throw Error(std::string(e.what()) + "; ecli's own options such as " + own + " go before TARGET");
     throw;
@@ -58,7 +58,7 @@ int run(const RunOptions& options) {
 
   Attachments attachments;
   std::vector<std::string> report;
-  attachments.attach_all(object, report);
+  attachments.attach_all(object, target.package.meta, options.net, report);
   for (const auto& line : report) std::cerr << "ecli: " << line << "\n";
   if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")

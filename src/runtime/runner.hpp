@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "runtime/event_streams.hpp"
+#include "runtime/net_attach.hpp"
 
 namespace ecli::runtime {
 
@@ -16,6 +17,7 @@ struct RunOptions {
   StreamOptions output;     // how typed events print
   std::string sort_by;      // sampled tables: --sort
   int64_t top = -1;         // sampled tables: --top
+  NetOptions net;           // tc, XDP and cgroup targets
 };
 
 // Returns the process exit code; throws ecli::Error for anything a user can fix.

@@ -39,11 +39,23 @@ int main(int argc, char** argv) {
   run->add_option("--top", options.top, "Show only the first N rows of sampled tables")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--ifname", options.net.ifnames, "Interface for tc/XDP programs: NAME, or PROG=NAME for one")
+      ->type_name("[PROG=]NAME")
+      ->allow_extra_args(false);
+  run->add_option("--ifindex", options.net.ifindexes, "Interface index for tc/XDP programs: N, or PROG=N")
+      ->type_name("[PROG=]N")
+      ->allow_extra_args(false);
+  run->add_option("--cgroup", options.net.cgroup, "Cgroup for cgroup programs (default: the cgroup v2 root)")
+      ->type_name("PATH");
+  run->add_flag("--tc-netlink", options.net.tc_netlink, "Attach tc programs as netlink filters, not tcx links");
   std::string fields;  // one argument, split here: a list option would swallow TARGET
   run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
   run->footer(
       "TARGET is a package.json from ecc, a BPF object (x.bpf.o) or a BPF C source (x.bpf.c, compiled on the fly).\n"
       "Program options follow TARGET; `ecli run TARGET --help` lists them.");
+
+  CLI::App* cleanup = app.add_subcommand(
+      "cleanup", "Remove the tc filters that ecli runs killed with -9 left behind (tcx, XDP and cgroup links never stay)");
 
   try {
     app.parse(argc, argv);
@@ -51,6 +63,12 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::cerr << "ecli: " << e.what() << " (see ecli --help)\n";
     return 2;
+  }
+  if (cleanup->parsed()) {
+    auto removed = ecli::runtime::cleanup_stale_tc_filters();
+    for (const auto& line : removed) std::cerr << "ecli: " << line << "\n";
+    if (removed.empty()) std::cerr << "ecli: nothing to clean up\n";
+    return 0;
   }
   std::vector<std::string> rest = run->remaining();
   if (rest.empty()) {

@@ -111,6 +111,14 @@ BpfObject::BpfObject(const package::Package& package) : elf_(package.object) {
                             why.empty() ? "" : " (" + why + ")"));
   }
   object_ = object;
+  // Section names newer than libbpf 1.1: tc programs for tcx hooks.
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, object_) {
+    std::string section = bpf_program__section_name(prog);
+    if (bpf_program__type(prog) == BPF_PROG_TYPE_UNSPEC &&
+        (section == "tcx/ingress" || section == "tcx/egress" || section == "tc/ingress" || section == "tc/egress"))
+      bpf_program__set_type(prog, BPF_PROG_TYPE_SCHED_CLS);
+  }
   const struct btf* btf = bpf_object__btf(object_);
   for (auto& var : btf::list_globals(object_)) {
     if (!section_map(var.section)) continue;  // e.g. an empty section libbpf made no map for

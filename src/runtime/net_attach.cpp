@@ -138,6 +138,9 @@ NetTarget plan_net_target(const struct bpf_program* prog, const package::Prog* m
     if (point != "BPF_TC_INGRESS" && point != "BPF_TC_EGRESS")
       throw Error("@tchook of " + name + ": attach_point must be BPF_TC_INGRESS or BPF_TC_EGRESS, not " + point);
     t.ingress = point == "BPF_TC_INGRESS";
+    // SEC("tcx/egress") and the like name their hook themselves.
+    std::string section = bpf_program__section_name(prog);
+    if (section.starts_with("tcx/") || section.starts_with("tc/")) t.ingress = section.ends_with("/ingress");
     t.handle = static_cast<uint32_t>(json_int(opts, "handle", 1, "@tcopts of " + name));
     t.priority = static_cast<uint32_t>(json_int(opts, "priority", 1, "@tcopts of " + name));
   } else {

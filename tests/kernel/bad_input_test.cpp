@@ -171,25 +171,41 @@ namespace ecli::test {
 namespace {
 
 // ecc refuses an @sample that cannot work: one line with file and line, no package.
-void expect_sample_refused(const std::string& name, const std::string& reason) {
-  TempDir out;
-  fs::path source = fs::path(ECLI_SOURCE_DIR) / "tests/data" / (name + ".bpf.c");
+void expect_sample_refused(const std::string& annotation, const std::string& reason) {
+  TempDir dir, out;
+  fs::path source = dir / "bad_sample.bpf.c";
+  write_text(source, "#include <vmlinux.h>\n"
+                     "#include <bpf/bpf_helpers.h>\n"
+                     "struct val {\n"
+                     "    __u64 count;\n"
+                     "};\n"
+                     "/// @sample " + annotation + "\n"
+                     "struct {\n"  // line 7: where the map's declaration starts
+                     "    __uint(type, BPF_MAP_TYPE_HASH);\n"
+                     "    __uint(max_entries, 16);\n"
+                     "    __type(key, u32);\n"
+                     "    __type(value, struct val);\n"
+                     "} counts SEC(\".maps\");\n"
+                     "SEC(\"tp/syscalls/sys_enter_getppid\")\n"
+                     "int count(void *ctx) { u32 k = 0; struct val *v = bpf_map_lookup_elem(&counts, &k); "
+                     "if (v) v->count++; return 0; }\n"
+                     "char LICENSE[] SEC(\"license\") = \"GPL\";\n");
   Result r = run({ecc_bin(), "-q", "-o", out.path().string(), source.string()});
   EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_EQ(r.err, "ecc: " + source.string() + ":10: map 'counts': " + reason + "\n");
+  EXPECT_EQ(r.err, "ecc: " + source.string() + ":7: map 'counts': " + reason + "\n");
   EXPECT_TRUE(fs::is_empty(out.path()));
 }
 
 TEST(BadInput, SampleThatIsNotJson) {
-  expect_sample_refused("bad_sample_notjson", "@sample is not JSON: { interval: 1000 }");
+  expect_sample_refused("{ interval: 1000 }", "@sample is not JSON: { interval: 1000 }");
 }
 
 TEST(BadInput, SampleOfUnknownType) {
-  expect_sample_refused("bad_sample_type", "@sample type \"pie\" is not one of log2_hist, linear_hist, default_kv");
+  expect_sample_refused("{\"type\": \"pie\"}", "@sample type \"pie\" is not one of log2_hist, linear_hist, default_kv");
 }
 
 TEST(BadInput, HistogramWithoutSlots) {
-  expect_sample_refused("bad_sample_noslots",
+  expect_sample_refused("{\"interval\": 1000, \"type\": \"log2_hist\"}",
                         "its value (struct val) has no slots array to hold the histogram's buckets");
 }
 

@@ -12,6 +12,7 @@
 
 #include "btf/render_plan.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/messages.hpp"
 #include "runtime/run_loop.hpp"
 #include "util/error.hpp"
 
@@ -66,8 +67,6 @@ std::string event_type_name(const package::Meta& meta, const std::string& map_na
   if (!meta.export_types.empty()) return "struct " + meta.export_types.front().name;
   return {};
 }
-
-void warn(const std::string& text) { std::cerr << "ecli: " << text << std::endl; }
 
 void report_unknown_fields(const btf::RenderPlan& plan, const std::vector<btf::FieldPlan>& fields,
                            const std::string& path) {
@@ -184,9 +183,7 @@ bool EventStreams::drain() {
   time_t now = time(nullptr);
   if (now != time_second_) {
     time_second_ = now;
-    struct tm tm {};
-    localtime_r(&now, &tm);
-    time_ = fmt::format("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    time_ = clock_text(now);
   }
   drained_ = 0;
   if (ring_) ring_buffer__consume(ring_);

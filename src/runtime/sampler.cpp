@@ -13,6 +13,7 @@
 #include "btf/render_plan.hpp"
 #include "package/sample_spec.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/messages.hpp"
 #include "runtime/run_loop.hpp"
 #include "util/error.hpp"
 
@@ -22,19 +23,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr uint32_t kMaxEntriesRead = 1u << 22;  // a bound on buffers for absurd max_entries
 
-void warn(const std::string& text) { std::cerr << "ecli: " << text << std::endl; }
-
 double cpu_ms() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-std::string clock_text() {
-  time_t now = time(nullptr);
-  struct tm tm {};
-  localtime_r(&now, &tm);
-  return fmt::format("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace
@@ -56,7 +48,6 @@ Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptio
         throw Error("its key and value types are not in the object's BTF (declare them with __type)");
       Sampled s;
       s.name = m.name;
-      s.map = map;
       s.fd = bpf_map__fd(map);
       s.hash = hash;
       s.key_size = bpf_map__key_size(map);
@@ -172,7 +163,7 @@ bool Sampler::snapshot(Sampled& s) {
   for (size_t i = 0; i < n; i++)
     entries[i] = {s.keys.data() + i * s.key_size, s.values.data() + i * s.value_size};
   out_.clear();
-  s.writer->write(out_, clock_text(), entries);
+  s.writer->write(out_, clock_text(time(nullptr)), entries);
   bool ok = write_stdout(std::string_view(out_.data(), out_.size()));
   if (verbose_) {
     auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };

@@ -10,8 +10,6 @@
 #include "output/snapshot.hpp"
 #include "package/package.hpp"
 
-struct bpf_map;
-
 namespace ecli::runtime {
 
 class BpfObject;
@@ -38,7 +36,6 @@ class Sampler {
  private:
   struct Sampled {
     std::string name;
-    struct ::bpf_map* map = nullptr;
     int fd = -1;
     bool hash = false;  // hash maps can be read and emptied in one batch call
     bool batch = true;  // cleared when the kernel refuses batch operations

@@ -36,9 +36,8 @@ int run(const RunOptions& options) {
     settings = program_options.parse(options.program_args);
   } catch (const Error& e) {
     for (const auto& arg : options.program_args)
-      for (const char* own : {"-d", "--duration", "-v", "--verbose", "--no-trace-pipe", "-j", "--json", "--csv",
-                              "--fields", "--sort", "--top", "--ifname", "--ifindex", "--cgroup", "--tc-netlink"})
-        if (arg == own || arg.starts_with(std::string(own) + "="))
+      for (const auto& own : options.own_options)
+        if (arg == own || arg.starts_with(own + "="))
           throw Error(std::string(e.what()) + "; ecli's own options such as " + own + " go before TARGET");
     throw;
   }

@@ -18,6 +18,8 @@ struct RunOptions {
   std::string sort_by;      // sampled tables: --sort
   int64_t top = -1;         // sampled tables: --top
   NetOptions net;           // tc, XDP and cgroup targets
+  // ecli's own option names ("-d", "--json"...), to explain one given after TARGET.
+  std::vector<std::string> own_options;
 };
 
 // Returns the process exit code; throws ecli::Error for anything a user can fix.

@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
   options.target = rest.front();
   options.program_args.assign(rest.begin() + 1, rest.end());
   options.trace_pipe = !no_trace_pipe;
+  for (const CLI::Option* opt : run->get_options()) {
+    for (const auto& name : opt->get_snames()) options.own_options.push_back("-" + name);
+    for (const auto& name : opt->get_lnames()) options.own_options.push_back("--" + name);
+  }
   for (size_t start = 0; start < fields.size();) {
     size_t comma = std::min(fields.find(',', start), fields.size());
     if (comma > start) options.output.fields.push_back(fields.substr(start, comma - start));

@@ -195,8 +195,10 @@ EccResult run_ecc(const EccOptions& options) {
   for (const auto& s : docs.header_structs)
     if (std::find(exported.begin(), exported.end(), "struct " + s) == exported.end()) exported.push_back("struct " + s);
   std::string object = read_file(tmp_object);
+  std::string obj_name = btf::object_name_for(name + ".bpf.o");
   std::vector<std::string> missing;
-  btf::describe_object(object, "probe", exported, &missing);
+  package::Package pkg;
+  pkg.meta = btf::describe_object(object, obj_name, exported, &missing);
   if (!missing.empty()) {
     std::filesystem::path wrapper = tmp_object;
     wrapper.replace_extension(".keep.c");
@@ -206,15 +208,16 @@ EccResult run_ecc(const EccOptions& options) {
       text += "void __ecli_keep_type_" + std::to_string(i) + "(" + missing[i] + " *p) {}\n";
     write_file_atomic(wrapper, text);
     ProcessResult again = compile(clang, wrapper, tmp_object, cflags, pch);
-    if (again.exit_code == 0) object = read_file(tmp_object);
+    if (again.exit_code == 0) {
+      object = read_file(tmp_object);
+      missing.clear();
+      pkg.meta = btf::describe_object(object, obj_name, exported, &missing);
+    }
   }
   if (!compiled.output.empty() && !options.quiet) std::cerr << compiled.output;  // clang warnings
   for (const auto& w : docs.warnings) std::cerr << w << "\n";
 
   say("Packing ebpf object and config into package.json...");
-  package::Package pkg;
-  missing.clear();
-  pkg.meta = btf::describe_object(object, btf::object_name_for(name + ".bpf.o"), exported, &missing);
   for (const auto& type : missing)
     std::cerr << "ecc: warning: " << type << " is not in the object's BTF, so its events cannot be decoded\n";
   merge_docs(pkg.meta, docs);

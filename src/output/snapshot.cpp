@@ -261,19 +261,27 @@ void SnapshotWriter::write_table(Buffer& out, std::string_view time, std::vector
       if (f.name == sort_by_) field = &f;
     bool from_value = field->offset >= value_offset_;
     auto base = [&](const SnapshotEntry& e) { return from_value ? e.value - value_offset_ : e.key; };
+    // Each row's sort key is worked out once, not in every comparison.
+    std::vector<size_t> order(entries.size());
+    for (size_t i = 0; i < order.size(); i++) order[i] = i;
     if (is_numeric(*field)) {
+      std::vector<long double> keys(entries.size());
+      for (size_t i = 0; i < entries.size(); i++) keys[i] = sort_value(*field, base(entries[i]));
       // Largest first, as top-N tables are read.
-      std::stable_sort(entries.begin(), entries.end(), [&](const SnapshotEntry& a, const SnapshotEntry& b) {
-        return sort_value(*field, base(a)) > sort_value(*field, base(b));
-      });
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] > keys[b]; });
     } else {
-      std::stable_sort(entries.begin(), entries.end(), [&](const SnapshotEntry& a, const SnapshotEntry& b) {
-        Buffer x, y;
-        append_value(x, *field, base(a), Style::Text);
-        append_value(y, *field, base(b), Style::Text);
-        return std::string_view(x.data(), x.size()) < std::string_view(y.data(), y.size());
-      });
+      std::vector<std::string> keys(entries.size());
+      Buffer text;
+      for (size_t i = 0; i < entries.size(); i++) {
+        text.clear();
+        append_value(text, *field, base(entries[i]), Style::Text);
+        keys[i].assign(text.data(), text.size());
+      }
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
     }
+    std::vector<SnapshotEntry> sorted(entries.size());
+    for (size_t i = 0; i < order.size(); i++) sorted[i] = entries[order[i]];
+    entries.swap(sorted);
   }
   size_t shown = limit_ > 0 ? std::min<size_t>(entries.size(), static_cast<size_t>(limit_)) : entries.size();
   if (format_ == Format::Table) {

@@ -21,7 +21,7 @@ namespace {
 //   long long s64; unsigned long long u64; bool flag; char comm[8]; int nums[3];
 //   struct inner { int a; char tag[4]; } inner; union { int i; unsigned char b[4]; } u;
 //   enum color c; enum color unknown; int bits_lo:3; int bits_hi:5; unsigned int ubits:4;
-//   void *ptr; float f; double d; __u8 raw[2]; __int128 wide;
+//   void *ptr; float f; double d; __u8 raw[2]; signed char short_name;
 // }
 struct Fixture {
   std::unique_ptr<struct btf, decltype(&btf__free)> btf{btf__new_empty(), btf__free};
@@ -56,7 +56,6 @@ struct Fixture {
     int dbl = btf__add_float(b, "double", 8);
     int u8_t = btf__add_typedef(b, "__u8", u8);
     int raw = btf__add_array(b, s32, u8_t, 2);
-    int wide = btf__add_int(b, "__int128", 16, BTF_INT_SIGNED);
     root = btf__add_struct(b, "everything", 112);
     int bit = 0;
     auto field = [&](const char* name, int type, int bits_size = 0) { btf__add_field(b, name, type, bit, bits_size); };
@@ -90,7 +89,6 @@ struct Fixture {
     field("raw", raw);                 // 100
     bit = 102 * 8;
     field("short_name", s8);           // 102
-    (void)wide;
   }
 };
 
@@ -238,6 +236,22 @@ TEST(EventFormat, ShortEventsReadAsZeros) {
   EXPECT_EQ(j["s8"], -5);
   EXPECT_EQ(j["s32"], 0);
   EXPECT_EQ(j["comm"], "");
+}
+
+TEST(EventFormat, TypesTheDecoderDoesNotKnowPrintAsHex) {
+  std::unique_ptr<struct btf, decltype(&btf__free)> b(btf__new_empty(), btf__free);
+  int wide = btf__add_int(b.get(), "__int128", 16, BTF_INT_SIGNED);
+  int id = btf__add_struct(b.get(), "wide_event", 16);
+  btf__add_field(b.get(), "value", wide, 0, 0);
+  std::vector<StreamFormat> streams(1);
+  streams[0].plan = btf::build_render_plan(b.get(), id);
+  ASSERT_EQ(streams[0].plan.fields[0].kind, btf::FieldKind::Unknown);
+  EXPECT_EQ(streams[0].plan.fields[0].c_type, "__int128");
+  choose_columns(streams, {});
+  uint8_t data[16] = {0x01, 0xab};
+  Buffer out;
+  EventWriter(Format::Json, streams).row(out, "00:00:00", 0, data, sizeof data);
+  EXPECT_EQ(fmt::to_string(out), "{\"time\":\"00:00:00\",\"value\":\"0x01ab0000000000000000000000000000\"}\n");
 }
 
 TEST(EventFormat, UnknownFieldInFieldsIsAnError) {

@@ -1,6 +1,7 @@
 // Typed events through the real kernel: ring buffers and perf buffers decoded
 // from BTF and printed as table, JSON and CSV.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -316,6 +317,12 @@ TEST(Events, LostPerfEventsAreReportedAndSummedUp) {
   int again[2];
   ASSERT_EQ(pipe(again), 0);
   Trigger caller([&] {
+    // The kernel writes the loss record into the ring of the CPU that lost the events, when
+    // the next event there fits, so both calls must run on the same CPU.
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(3);
     getppid();  // the flood
     char c;
     if (read(again[0], &c, 1) == 1) getppid();  // one more event, which carries the loss record

@@ -69,6 +69,9 @@ void Process::pump(int fd, std::string& buffer) {
     changed_.notify_all();
   }
   close(fd);
+  std::lock_guard lock(mutex_);
+  --open_streams_;
+  changed_.notify_all();
 }
 
 bool Process::wait_for(const std::string& text, std::string& buffer, std::chrono::milliseconds timeout) {
@@ -91,6 +94,9 @@ std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // Bounded: a grandchild that kept the pipes open must not hang the test.
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, 2s, [&] { return open_streams_ == 0; });
       return exit_code_;
     }
     if (std::chrono::steady_clock::now() > deadline) return std::nullopt;

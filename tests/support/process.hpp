@@ -33,7 +33,8 @@ class Process {
   // True once `text` appears on that stream before the deadline.
   bool wait_stdout(const std::string& text, std::chrono::milliseconds timeout = 10s);
   bool wait_stderr(const std::string& text, std::chrono::milliseconds timeout = 10s);
-  // Exit code (128+signal when killed); nullopt on timeout.
+  // Exit code (128+signal when killed); nullopt on timeout. Once the child is reaped it also
+  // waits (briefly) until its output is all read, so out() and err() hold its last lines.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout = 20s);
   void signal(int sig);
   // Waits until both streams reached EOF (after the child and its children exited).
@@ -50,6 +51,7 @@ class Process {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::string out_, err_;
+  int open_streams_ = 2;
   std::vector<std::thread> readers_;
 };
 

@@ -101,11 +101,18 @@ int main(int argc, char** argv) {
   fs::create_directories(work);
   setenv("ECLI_CACHE_DIR", (work / "cache").c_str(), 1);
 
-  // The package is built once, before timing; the cache is warmed by that too.
-  std::string source = ECLI_SOURCE_DIR "/examples/opensnoop-printk/opensnoop-printk.bpf.c";
-  std::string package = (work / "pkg" / "package.json").string();
-  if (system(fmt::format("{} -q -o {} {}", ECC_BIN, (work / "pkg").string(), source).c_str()) != 0) return 1;
-  fs::copy_file(source, work / "opensnoop-printk.bpf.c");
+  // Packages are built once, before timing; the vmlinux.h cache is warmed by that too.
+  // opensnoop-printk matches the bpftrace one-liner; opensnoop (typed events through a
+  // ring buffer) matches libbpf-tools' opensnoop and bpftrace's opensnoop.bt.
+  auto prepare = [&](const std::string& name) {
+    std::string source = fmt::format("{}/examples/{}/{}.bpf.c", ECLI_SOURCE_DIR, name, name);
+    fs::path out = work / name;
+    if (system(fmt::format("{} -q -o {} {}", ECC_BIN, out.string(), source).c_str()) != 0) std::exit(1);
+    fs::copy_file(source, work / (name + ".bpf.c"));
+    return std::pair{(out / "package.json").string(), (work / (name + ".bpf.c")).string()};
+  };
+  auto [printk_package, printk_source] = prepare("opensnoop-printk");
+  auto [typed_package, typed_source] = prepare("opensnoop");
 
   pid_t trigger = start_trigger();
   std::string pid = std::to_string(trigger);
@@ -113,21 +120,26 @@ int main(int argc, char** argv) {
     std::string name;
     std::vector<std::string> argv;
     std::string marker;
-    bool cold_cache = false;    // no vmlinux.h, PCH or package cached
-    bool edited_source = false;  // the source changes each run: compiled, with vmlinux.h and PCH cached
+    bool cold_cache = false;     // no vmlinux.h, PCH or package cached
+    std::string edited_source;   // changes before each run: compiled, with vmlinux.h and PCH cached
   };
+  std::string printk_marker = "Process ID: " + pid;
+  std::string typed_marker = "/etc/hostname";
   std::vector<Tool> tools = {
-      {"ecli run package.json", {ECLI_BIN, "run", package, "--pid_target", pid}, "Process ID: " + pid},
-      {"ecli run x.bpf.c (cached)", {ECLI_BIN, "run", (work / "opensnoop-printk.bpf.c").string(), "--pid_target", pid},
-       "Process ID: " + pid},
-      {"ecli run x.bpf.c (edited)", {ECLI_BIN, "run", (work / "opensnoop-printk.bpf.c").string(), "--pid_target", pid},
-       "Process ID: " + pid, false, true},
-      {"ecli run x.bpf.c (cold cache)", {ECLI_BIN, "run", (work / "opensnoop-printk.bpf.c").string(), "--pid_target", pid},
-       "Process ID: " + pid, true},
-      {"libbpf-tools opensnoop", {"opensnoop", "-p", pid}, "/etc/hostname"},
+      {"ecli run package.json", {ECLI_BIN, "run", printk_package, "--pid_target", pid}, printk_marker},
+      {"ecli run x.bpf.c (cached)", {ECLI_BIN, "run", printk_source, "--pid_target", pid}, printk_marker},
+      {"ecli run x.bpf.c (edited)", {ECLI_BIN, "run", printk_source, "--pid_target", pid}, printk_marker, false,
+       printk_source},
+      {"ecli run x.bpf.c (cold cache)", {ECLI_BIN, "run", printk_source, "--pid_target", pid}, printk_marker, true},
       {"bpftrace one-liner",
        {"bpftrace", "-e", fmt::format("tracepoint:syscalls:sys_enter_openat /pid == {}/ {{ printf(\"hit {}\\n\", pid); }}", pid, "%d")},
        "hit " + pid},
+      {"ecli run opensnoop package.json", {ECLI_BIN, "run", typed_package, "--pid_target", pid}, typed_marker},
+      {"ecli run opensnoop.bpf.c (edited)", {ECLI_BIN, "run", typed_source, "--pid_target", pid}, typed_marker, false,
+       typed_source},
+      {"libbpf-tools opensnoop", {"opensnoop", "-p", pid}, typed_marker},
+      // opensnoop.bt has no pid filter; only the trigger opens /etc/hostname.
+      {"bpftrace opensnoop.bt", {"bpftrace", "/usr/sbin/opensnoop.bt"}, typed_marker},
   };
 
   fmt::print("{:<32} {:>12} {:>12} {:>8}\n", "tool", "first event", "peak RSS", "runs");
@@ -135,7 +147,7 @@ int main(int argc, char** argv) {
     std::vector<double> times, rss;
     for (int i = 0; i < runs; i++) {
       if (tool.cold_cache) fs::remove_all(work / "cache");
-      if (tool.edited_source) std::ofstream(work / "opensnoop-printk.bpf.c", std::ios::app) << "// edit " << i << "\n";
+      if (!tool.edited_source.empty()) std::ofstream(tool.edited_source, std::ios::app) << "// edit " << i << "\n";
       if (auto s = measure(tool.argv, tool.marker)) {
         times.push_back(s->ms);
         rss.push_back(s->rss_mb);

@@ -3,6 +3,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -132,6 +133,7 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
         err = ring_ ? 0 : -errno;
       }
       if (err) throw Error(fmt::format("cannot read ring buffer '{}': {}", streams_[i].map_name, errno_text(err)));
+      ring_fds_.push_back(fd);
     } else {
       perf_event_attr attr{};
       attr.type = PERF_TYPE_SOFTWARE;
@@ -146,6 +148,15 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
       perf_.push_back(pb);
     }
   }
+  if (!ring_fds_.empty()) {
+    ring_epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    if (ring_epoll_ < 0) throw Error("epoll_create1: " + errno_text(errno));
+    for (int fd : ring_fds_) {
+      epoll_event ev{};
+      ev.data.fd = fd;
+      if (epoll_ctl(ring_epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) throw Error("epoll_ctl: " + errno_text(errno));
+    }
+  }
   to_terminal_ = isatty(STDOUT_FILENO);
   next_drain_ = Clock::now();
   writer_->header(out_);
@@ -153,6 +164,7 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
 }
 
 EventStreams::~EventStreams() {
+  if (ring_epoll_ >= 0) close(ring_epoll_);
   ring_buffer__free(ring_);
   for (auto* pb : perf_) perf_buffer__free(pb);
 }
@@ -177,6 +189,25 @@ void EventStreams::on_event(size_t stream, const void* data, size_t size) {
   writer_->row(out_, time_, stream, static_cast<const uint8_t*>(data), size);
 }
 
+// Level-triggered and one-shot: an event that arrived before arming makes it
+// ready at once, and after one report the kernel stays quiet until re-armed.
+void EventStreams::arm_ring_wakeup() {
+  for (int fd : ring_fds_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.fd = fd;
+    epoll_ctl(ring_epoll_, EPOLL_CTL_MOD, fd, &ev);
+  }
+  ring_armed_ = true;
+}
+
+bool EventStreams::on_ring_wakeup() {
+  epoll_event ready[16];
+  (void)epoll_wait(ring_epoll_, ready, 16, 0);
+  ring_armed_ = false;
+  return drain();
+}
+
 void EventStreams::on_lost(size_t stream, uint64_t count) { streams_[stream].lost += count; }
 
 bool EventStreams::drain() {
@@ -192,6 +223,7 @@ bool EventStreams::drain() {
   // Busy: drain again soon. Idle: back off, but never past kMaxIntervalMs.
   interval_ms_ = drained_ ? 1 : std::min(interval_ms_ * 2, kMaxIntervalMs);
   next_drain_ = Clock::now() + std::chrono::milliseconds(interval_ms_);
+  if (!drained_ && !ring_armed_ && ring_epoll_ >= 0) arm_ring_wakeup();
 
   auto wall = Clock::now();
   if (wall - last_lost_report_ > std::chrono::seconds(1)) {
@@ -208,9 +240,11 @@ bool EventStreams::drain() {
 }
 
 int EventStreams::next_timeout_ms() const {
+  if (ring_armed_ && perf_.empty() && out_.size() == 0) return -1;
   auto due = next_drain_;
   if (out_.size() > 0) due = std::min(due, oldest_unflushed_ + kBatchAge);
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
+  // Rounded up: a deadline 0.3 ms away is not due yet, and polling with 0 would spin.
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now()).count();
   return static_cast<int>(std::max<int64_t>(left, 0));
 }
 

@@ -3,10 +3,12 @@
 // array, decoded with the render plan of the struct it carries and printed as
 // a table, JSON lines or CSV.
 //
-// Reading is driven by a timer rather than a wake-up per event (DESIGN.md §7:
-// a wake-up per event is what slows traced programs most): ring buffers are
-// drained every 1 ms while busy and every 16 ms at most while idle; perf
-// buffers wake us every kPerfWakeupEvents events and are drained on the same timer.
+// While events flow, reading is driven by a timer rather than a wake-up per
+// event (DESIGN.md §7: a wake-up per event is what slows traced programs most):
+// buffers are drained every 1 ms while busy, backing off to 16 ms. Once a drain
+// finds the ring buffers empty, a one-shot wake-up is armed on them, so the first
+// event after a quiet spell is read at once and an idle tool sleeps. Perf
+// buffers wake us every kPerfWakeupEvents events and are drained on the timer.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -37,9 +39,13 @@ class EventStreams {
   bool empty() const { return streams_.empty(); }
   // File descriptors that say "data is waiting" (perf buffers after N events).
   std::vector<int> wakeup_fds() const;
+  // Ready when an armed ring buffer received its first event (-1 without ring buffers).
+  int ring_wakeup_fd() const { return ring_epoll_; }
+  // Takes that wake-up (disarming it) and drains.
+  bool on_ring_wakeup();
   // Reads everything waiting and formats it; false when stdout is gone.
   bool drain();
-  // Milliseconds until the next drain is due.
+  // Milliseconds until the next drain is due; -1 when only a wake-up can bring work.
   int next_timeout_ms() const;
   // Writes buffered rows out: at once on a terminal, else in batches no older than 30 ms.
   bool flush(bool force);
@@ -66,6 +72,9 @@ class EventStreams {
   std::vector<std::unique_ptr<StreamRef>> refs_;  // stable addresses for libbpf
   std::unique_ptr<output::EventWriter> writer_;
   struct ring_buffer* ring_ = nullptr;
+  std::vector<int> ring_fds_;
+  int ring_epoll_ = -1;
+  bool ring_armed_ = false;
   std::vector<struct perf_buffer*> perf_;
   output::Buffer out_;
   std::string time_;  // "HH:MM:SS" of the current drain
@@ -75,6 +84,8 @@ class EventStreams {
   std::chrono::steady_clock::time_point next_drain_, oldest_unflushed_;
   std::chrono::steady_clock::time_point last_lost_report_;
   size_t drained_ = 0;
+
+  void arm_ring_wakeup();
 };
 
 }  // namespace ecli::runtime

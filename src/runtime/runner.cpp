@@ -72,6 +72,7 @@ int run(const RunOptions& options) {
   if (trace) loop.watch(trace->fd(), drain_trace);
   if (!events.empty()) {
     for (int fd : events.wakeup_fds()) loop.watch(fd, [&] { return events.drain(); });
+    if (events.ring_wakeup_fd() >= 0) loop.watch(events.ring_wakeup_fd(), [&] { return events.on_ring_wakeup(); });
     loop.every([&] { return events.next_timeout_ms(); }, [&] { return events.drain(); });
   }
   if (!sampler.empty()) loop.every([&] { return sampler.next_timeout_ms(); }, [&] { return sampler.tick(); });

@@ -67,7 +67,8 @@ Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptio
 int Sampler::next_timeout_ms() const {
   auto due = Clock::time_point::max();
   for (const auto& s : maps_) due = std::min(due, s.due);
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
+  // Rounded up: a deadline 0.3 ms away is not due yet, and polling with 0 would spin.
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now()).count();
   return static_cast<int>(std::clamp<int64_t>(left, 0, INT32_MAX));
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "btf/kernel_id.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/hash.hpp"
@@ -59,18 +60,10 @@ std::string dump_header(const std::string& btf_path) {
          "#endif /* __VMLINUX_H__ */\n";
 }
 
-// The running kernel is identified by its build id (/sys/kernel/notes, a few
-// bytes) and BTF size, which costs nothing; a BTF file by its content.
+// The running kernel is identified cheaply (build id and BTF size); a BTF file by its content.
 std::string btf_key(const std::string& btf_path, bool running_kernel) {
-  std::error_code ec;
-  if (running_kernel && std::filesystem::exists("/sys/kernel/notes", ec)) {
-    try {
-      std::string notes = read_file("/sys/kernel/notes");
-      auto size = std::filesystem::file_size(btf_path, ec);
-      if (!notes.empty() && !ec) return Hasher().add(notes).add(std::to_string(size)).hex();
-    } catch (const Error&) {
-    }
-  }
+  if (running_kernel)
+    if (std::string id = btf::running_kernel_id(); !id.empty()) return id;
   return Hasher().add(read_file(btf_path)).hex();
 }
 

@@ -240,7 +240,6 @@ bool EventStreams::drain() {
 }
 
 int EventStreams::next_timeout_ms() const {
-  if (ring_armed_ && perf_.empty() && out_.size() == 0) return -1;
   auto due = next_drain_;
   if (out_.size() > 0) due = std::min(due, oldest_unflushed_ + kBatchAge);
   // Rounded up: a deadline 0.3 ms away is not due yet, and polling with 0 would spin.

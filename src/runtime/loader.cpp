@@ -100,9 +100,18 @@ bool has_bpf_privileges() {
   return has(CAP_SYS_ADMIN) || has(kCapBpf);
 }
 
-BpfObject::BpfObject(const package::Package& package) : elf_(package.object) {
-  std::string name = package.meta.obj_name.empty() ? "ecli_bpf" : package.meta.obj_name;
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name.c_str());
+BpfObject::BpfObject(const package::Package& package)
+    : elf_(package.object),
+      name_(package.meta.obj_name.empty() ? "ecli_bpf" : package.meta.obj_name),
+      core_btf_(elf_) {
+  open(true);
+}
+
+void BpfObject::open(bool use_cached_core_btf) {
+  std::string core_btf = use_cached_core_btf ? core_btf_.cached().string() : "";
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name_.c_str(),
+              .btf_custom_path = core_btf.empty() ? nullptr : core_btf.c_str());
+  opened_with_core_btf_ = !core_btf.empty();
   clear_libbpf_log();
   struct bpf_object* object = bpf_object__open_mem(elf_.data(), elf_.size(), &opts);
   if (long err = libbpf_get_error(object); err) {
@@ -120,6 +129,7 @@ BpfObject::BpfObject(const package::Package& package) : elf_(package.object) {
       bpf_program__set_type(prog, BPF_PROG_TYPE_SCHED_CLS);
   }
   const struct btf* btf = bpf_object__btf(object_);
+  globals_.clear();
   for (auto& var : btf::list_globals(object_)) {
     if (!section_map(var.section)) continue;  // e.g. an empty section libbpf made no map for
     globals_.emplace_back(var, btf::describe_value_type(btf, var.type_id));
@@ -150,6 +160,7 @@ std::string BpfObject::initial_bytes(const btf::GlobalVariable& var) const {
 }
 
 void BpfObject::apply(const std::vector<GlobalSetting>& settings) {
+  if (&settings != &settings_) settings_.insert(settings_.end(), settings.begin(), settings.end());
   for (const auto& setting : settings) {
     struct bpf_map* map = section_map(setting.var.section);
     size_t size = 0;
@@ -181,6 +192,16 @@ void BpfObject::load() {
   clear_libbpf_log();
   int err = bpf_object__load(object_);
   if (!err) return;
+  if (opened_with_core_btf_) {
+    // The cached BTF did not serve (it should always): drop it and load with the kernel's full BTF.
+    core_btf_.forget();
+    bpf_object__close(object_);
+    object_ = nullptr;
+    open(false);
+    apply(settings_);
+    load();
+    return;
+  }
   std::string log = libbpf_log();
   if ((err == -EPERM || err == -EACCES) && !has_bpf_privileges())
     throw Error("permission denied: loading BPF programs needs root (or CAP_BPF with CAP_PERFMON); run ecli with sudo");

@@ -10,6 +10,7 @@
 #include "btf/object_meta.hpp"
 #include "btf/value_type.hpp"
 #include "package/package.hpp"
+#include "runtime/core_btf.hpp"
 #include "runtime/options.hpp"
 
 struct bpf_object;
@@ -36,13 +37,22 @@ class BpfObject {
   bool uses_trace_printk() const;
 
   void load();
+  // After a successful attach: makes this object's minimal CO-RE BTF for later runs.
+  void cache_core_btf() { core_btf_.start_generation(elf_); }
+  // Before exit: keeps that BTF if it is ready within `patience`.
+  void finish_core_btf(std::chrono::milliseconds patience) { core_btf_.finish(patience); }
 
  private:
+  void open(bool use_cached_core_btf);
   struct ::bpf_map* section_map(const std::string& section) const;
 
   std::string elf_;  // libbpf keeps pointers into the ELF image until load
+  std::string name_;
+  CoreBtfCache core_btf_;
+  bool opened_with_core_btf_ = false;
   struct bpf_object* object_ = nullptr;
   std::vector<std::pair<btf::GlobalVariable, btf::ValueType>> globals_;
+  std::vector<GlobalSetting> settings_;  // applied again if the object is reopened
 };
 
 // "fentry", "kprobe", "tracepoint"... the libbpf section kind of a program.

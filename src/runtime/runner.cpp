@@ -60,6 +60,7 @@ int run(const RunOptions& options) {
   attachments.attach_all(object, target.package.meta, options.net, report);
   for (const auto& line : report) std::cerr << "ecli: " << line << "\n";
   if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
+  object.cache_core_btf();
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
             << "; press Ctrl-C to stop" << std::endl;
 
@@ -87,6 +88,7 @@ int run(const RunOptions& options) {
     events.report_totals();
   }
   if (!sampler.empty()) sampler.snapshot_all();  // the last interval, however short
+  object.finish_core_btf(std::chrono::seconds(1));
   return 0;
 }
 

@@ -219,5 +219,57 @@ TEST(Lifecycle, EccWritesPackageAndObjectAndReusesVmlinuxHeader) {
   EXPECT_EQ(before, after);  // nothing regenerated
 }
 
+// The minimal CO-RE BTF: made by the first run, used by the next (libbpf then
+// never parses the kernel's full BTF), and a broken one falls back to the full BTF.
+TEST(Lifecycle, CoreBtfIsCachedUsedAndABrokenOneFallsBack) {
+  REQUIRE_ROOT();
+  TempDir cache;
+  std::string package = example_package("opensnoop");
+  auto run_and_see_an_open = [&](bool verbose) {
+    Trigger opener([] { close(open("/etc/hostname", O_RDONLY)); });
+    std::vector<std::string> argv = {"env", "ECLI_CACHE_DIR=" + cache.path().string(), ecli_bin(), "run", "-d", "20"};
+    if (verbose) argv.push_back("-v");
+    argv.insert(argv.end(), {package, "--pid_target", std::to_string(opener.pid())});
+    Process ecli(argv);
+    EXPECT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+    opener.go();
+    EXPECT_TRUE(ecli.wait_stdout("/etc/hostname")) << ecli.out() << ecli.err();
+    ecli.signal(SIGINT);
+    EXPECT_EQ(ecli.wait_exit(), 0);
+    return ecli.err();
+  };
+  auto cached_files = [&] {
+    std::vector<fs::path> files;
+    if (fs::exists(cache / "core-btf"))
+      for (auto& e : fs::directory_iterator(cache / "core-btf")) files.push_back(e.path());
+    return files;
+  };
+
+  std::string first = run_and_see_an_open(true);
+  EXPECT_NE(first.find("loading kernel BTF"), std::string::npos) << first;
+  auto files = cached_files();
+  ASSERT_EQ(files.size(), 1u);  // the BTF only: the object copy and temporaries are gone
+  EXPECT_EQ(files[0].extension(), ".btf");
+
+  std::string second = run_and_see_an_open(true);
+  EXPECT_EQ(second.find("loading kernel BTF"), std::string::npos) << second;
+
+  write_text(files[0], "not BTF");
+  std::string third = run_and_see_an_open(true);
+  EXPECT_NE(third.find("loading kernel BTF"), std::string::npos) << third;
+  files = cached_files();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_NE(read_text(files[0]), "not BTF");  // made again
+}
+
+TEST(Lifecycle, ObjectsWithoutCoreRelocationsCacheNoBtf) {
+  REQUIRE_ROOT();
+  TempDir cache;
+  Result r = run({"env", "ECLI_CACHE_DIR=" + cache.path().string(), ecli_bin(), "run", "-d", "0.2",
+                  example_package("hello")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(cache / "core-btf"));
+}
+
 }  // namespace
 }  // namespace ecli::test

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -113,6 +114,24 @@ int main(int argc, char** argv) {
   };
   auto [printk_package, printk_source] = prepare("opensnoop-printk");
   auto [typed_package, typed_source] = prepare("opensnoop");
+  // The same program with a 1 MiB ring buffer instead of 16 MiB: the kernel maps a
+  // ring buffer's pages twice into the reader, so its size shows in the reader's RSS.
+  std::string small_ring_package = (work / "opensnoop-1m" / "package.json").string();
+  {
+    std::string text;
+    std::ifstream in(typed_source);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+    std::string from = "__uint(max_entries, 16 * 1024 * 1024);";
+    size_t at = text.find(from);
+    if (at == std::string::npos) return 1;
+    text.replace(at, from.size(), "__uint(max_entries, 1024 * 1024);");
+    fs::create_directories(work / "opensnoop-1m");
+    std::ofstream(work / "opensnoop-1m" / "opensnoop.bpf.c") << text;
+    if (system(fmt::format("{} -q -o {} {}", ECC_BIN, (work / "opensnoop-1m").string(),
+                           (work / "opensnoop-1m" / "opensnoop.bpf.c").string())
+                   .c_str()) != 0)
+      return 1;
+  }
 
   pid_t trigger = start_trigger();
   std::string pid = std::to_string(trigger);
@@ -122,6 +141,7 @@ int main(int argc, char** argv) {
     std::string marker;
     bool cold_cache = false;     // no vmlinux.h, PCH or package cached
     std::string edited_source;   // changes before each run: compiled, with vmlinux.h and PCH cached
+    bool first_run = false;      // no minimal CO-RE BTF cached yet: libbpf parses the kernel's BTF
   };
   std::string printk_marker = "Process ID: " + pid;
   std::string typed_marker = "/etc/hostname";
@@ -135,6 +155,8 @@ int main(int argc, char** argv) {
        {"bpftrace", "-e", fmt::format("tracepoint:syscalls:sys_enter_openat /pid == {}/ {{ printf(\"hit {}\\n\", pid); }}", pid, "%d")},
        "hit " + pid},
       {"ecli run opensnoop package.json", {ECLI_BIN, "run", typed_package, "--pid_target", pid}, typed_marker},
+      {"  the same, first run", {ECLI_BIN, "run", typed_package, "--pid_target", pid}, typed_marker, false, "", true},
+      {"  the same, 1 MiB ring buffer", {ECLI_BIN, "run", small_ring_package, "--pid_target", pid}, typed_marker},
       {"ecli run opensnoop.bpf.c (edited)", {ECLI_BIN, "run", typed_source, "--pid_target", pid}, typed_marker, false,
        typed_source},
       {"libbpf-tools opensnoop", {"opensnoop", "-p", pid}, typed_marker},
@@ -147,6 +169,7 @@ int main(int argc, char** argv) {
     std::vector<double> times, rss;
     for (int i = 0; i < runs; i++) {
       if (tool.cold_cache) fs::remove_all(work / "cache");
+      if (tool.first_run) fs::remove_all(work / "cache" / "core-btf");
       if (!tool.edited_source.empty()) std::ofstream(tool.edited_source, std::ios::app) << "// edit " << i << "\n";
       if (auto s = measure(tool.argv, tool.marker)) {
         times.push_back(s->ms);

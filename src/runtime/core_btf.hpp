@@ -4,8 +4,8 @@
 // libbpf otherwise parses all of /sys/kernel/btf/vmlinux (over 100k types,
 // about 10 ms and 10 MB) to relocate a few field accesses. bpftool's BTFGen
 // (`bpftool gen min_core_btf`) writes just the types an object's relocations
-// need; the first run of an object on a kernel makes it in the background, and
-// later runs hand it to libbpf instead. Without bpftool nothing is cached and
+// need; the first run of an object on a kernel makes it as it exits, and later
+// runs hand it to libbpf instead. Without bpftool nothing is cached and
 // libbpf uses the full BTF as before.
 #include <sys/types.h>
 
@@ -30,7 +30,7 @@ class CoreBtfCache {
   std::filesystem::path cached() const;
   // Drops a cached file that failed to serve a load.
   void forget();
-  // Starts `bpftool gen min_core_btf` in the background, niced, when worth it.
+  // Starts `bpftool gen min_core_btf` (niced) when the object needs it and it is not cached.
   void start_generation(const std::string& elf);
   // Waits up to `patience` for a running generation and keeps its result.
   void finish(std::chrono::milliseconds patience);

@@ -37,10 +37,12 @@ class BpfObject {
   bool uses_trace_printk() const;
 
   void load();
-  // After a successful attach: makes this object's minimal CO-RE BTF for later runs.
-  void cache_core_btf() { core_btf_.start_generation(elf_); }
-  // Before exit: keeps that BTF if it is ready within `patience`.
-  void finish_core_btf(std::chrono::milliseconds patience) { core_btf_.finish(patience); }
+  // After a successful run: makes this object's minimal CO-RE BTF for later runs,
+  // giving up after `patience`.
+  void cache_core_btf(std::chrono::milliseconds patience) {
+    core_btf_.start_generation(elf_);
+    core_btf_.finish(patience);
+  }
 
  private:
   void open(bool use_cached_core_btf);

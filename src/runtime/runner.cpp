@@ -60,7 +60,6 @@ int run(const RunOptions& options) {
   attachments.attach_all(object, target.package.meta, options.net, report);
   for (const auto& line : report) std::cerr << "ecli: " << line << "\n";
   if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
-  object.cache_core_btf();
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
             << "; press Ctrl-C to stop" << std::endl;
 
@@ -88,7 +87,8 @@ int run(const RunOptions& options) {
     events.report_totals();
   }
   if (!sampler.empty()) sampler.snapshot_all();  // the last interval, however short
-  object.finish_core_btf(std::chrono::seconds(1));
+  // After the run, so that bpftool never competes with the traced work: about 30 ms, once per object and kernel.
+  object.cache_core_btf(std::chrono::seconds(1));
   return 0;
 }
 

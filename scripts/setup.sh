@@ -10,7 +10,8 @@ packages=(
   libbpf-dev libelf-dev zlib1g-dev        # loading, CO-RE, BTF
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libbenchmark-dev           # tests and benchmarks
-  bpftool iproute2 iputils-ping util-linux bsdutils  # tests: prog listing, netns and ping, setpriv, script
+  bpftool                                 # ecli: minimal CO-RE BTF (BTFGen); tests: prog listing
+  iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
   libbpf-tools bpftrace                   # peers compared in bench/
 )
 missing=()

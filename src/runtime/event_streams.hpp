@@ -7,8 +7,8 @@
 // event (DESIGN.md §7: a wake-up per event is what slows traced programs most):
 // buffers are drained every 1 ms while busy, backing off to 16 ms. Once a drain
 // finds the ring buffers empty, a one-shot wake-up is armed on them, so the first
-// event after a quiet spell is read at once and an idle tool sleeps. Perf
-// buffers wake us every kPerfWakeupEvents events and are drained on the timer.
+// event after a quiet spell is read at once (the 16 ms timer stays as a backstop).
+// Perf buffers wake us every kPerfWakeupEvents events and are drained on the timer.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -45,7 +45,7 @@ class EventStreams {
   bool on_ring_wakeup();
   // Reads everything waiting and formats it; false when stdout is gone.
   bool drain();
-  // Milliseconds until the next drain is due; -1 when only a wake-up can bring work.
+  // Milliseconds until the next drain is due.
   int next_timeout_ms() const;
   // Writes buffered rows out: at once on a terminal, else in batches no older than 30 ms.
   bool flush(bool force);

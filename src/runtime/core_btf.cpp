@@ -80,8 +80,23 @@ void CoreBtfCache::forget() {
   if (!path_.empty()) std::filesystem::remove(path_, ec);
 }
 
-void CoreBtfCache::start_generation(const std::string& elf) {
-  if (path_.empty() || child_ > 0 || !cached().empty()) return;
+void CoreBtfCache::generate(const std::string& elf, std::chrono::milliseconds patience) {
+  if (path_.empty() || child_ > 0 || !cached().empty() || !start(elf)) return;
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  int status = 0;
+  pid_t done = 0;
+  while ((done = waitpid(child_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (done == child_) {
+    child_ = -1;
+    std::error_code ec;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && std::filesystem::file_size(tmp_btf_, ec) > 0 && !ec)
+      std::filesystem::rename(tmp_btf_, path_, ec);
+  }
+  stop();
+}
+
+bool CoreBtfCache::start(const std::string& elf) {
   std::error_code ec;
   std::filesystem::create_directories(path_.parent_path(), ec);
   std::string suffix = ".tmp." + std::to_string(getpid());
@@ -93,7 +108,7 @@ void CoreBtfCache::start_generation(const std::string& elf) {
     write_file_atomic(tmp_object_, elf);
   } catch (const std::exception&) {
     tmp_object_.clear();
-    return;  // an unwritable cache only costs speed
+    return false;  // an unwritable cache only costs speed
   }
 
   // Its own process group, so a Ctrl-C meant for ecli does not reach it, and
@@ -121,26 +136,11 @@ void CoreBtfCache::start_generation(const std::string& elf) {
   posix_spawnattr_destroy(&attr);
   if (err != 0) {
     stop();  // no bpftool: no cache
-    return;
+    return false;
   }
   child_ = pid;
-  setpriority(PRIO_PROCESS, static_cast<id_t>(pid), 19);  // after the traced work, not before it
-}
-
-void CoreBtfCache::finish(std::chrono::milliseconds patience) {
-  if (child_ <= 0) return;
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  int status = 0;
-  pid_t done = 0;
-  while ((done = waitpid(child_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  if (done == child_) {
-    child_ = -1;
-    std::error_code ec;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && std::filesystem::file_size(tmp_btf_, ec) > 0 && !ec)
-      std::filesystem::rename(tmp_btf_, path_, ec);
-  }
-  stop();
+  setpriority(PRIO_PROCESS, static_cast<id_t>(pid), 19);  // a cache is never worth slowing the machine's own work
+  return true;
 }
 
 void CoreBtfCache::stop() {

@@ -30,12 +30,12 @@ class CoreBtfCache {
   std::filesystem::path cached() const;
   // Drops a cached file that failed to serve a load.
   void forget();
-  // Starts `bpftool gen min_core_btf` (niced) when the object needs it and it is not cached.
-  void start_generation(const std::string& elf);
-  // Waits up to `patience` for a running generation and keeps its result.
-  void finish(std::chrono::milliseconds patience);
+  // Runs `bpftool gen min_core_btf` (niced) when the object needs it and it is not
+  // cached, and keeps its result if it is ready within `patience`.
+  void generate(const std::string& elf, std::chrono::milliseconds patience);
 
  private:
+  bool start(const std::string& elf);
   void stop();
 
   std::filesystem::path path_;  // empty: no caching for this object

@@ -39,10 +39,7 @@ class BpfObject {
   void load();
   // After a successful run: makes this object's minimal CO-RE BTF for later runs,
   // giving up after `patience`.
-  void cache_core_btf(std::chrono::milliseconds patience) {
-    core_btf_.start_generation(elf_);
-    core_btf_.finish(patience);
-  }
+  void cache_core_btf(std::chrono::milliseconds patience) { core_btf_.generate(elf_, patience); }
 
  private:
   void open(bool use_cached_core_btf);

@@ -51,11 +51,10 @@ void RunLoop::run(double duration_seconds) {
     }
     for (auto& timer : timers_) {
       int tick = timer.next_timeout_ms();
-      if (tick == 0) {
+      if (tick <= 0) {
         if (!timer.on_tick()) return;
         tick = timer.next_timeout_ms();
       }
-      if (tick < 0) continue;  // nothing due until one of the watched fds is ready
       timeout = timeout < 0 ? tick : std::min(timeout, tick);
     }
     int n = poll(fds.data(), fds.size(), timeout);

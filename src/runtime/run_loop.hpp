@@ -19,8 +19,7 @@ class RunLoop {
 
   // `on_ready` returns false to stop the loop.
   void watch(int fd, std::function<bool()> on_ready);
-  // A timer: `on_tick` runs whenever `next_timeout_ms()` has reached 0 (negative: not
-  // due at all for now). Several may be added.
+  // A timer: `on_tick` runs whenever `next_timeout_ms()` has reached 0. Several may be added.
   void every(std::function<int()> next_timeout_ms, std::function<bool()> on_tick);
   // Runs until stopped; `duration_seconds` <= 0 means no limit.
   void run(double duration_seconds);

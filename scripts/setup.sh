@@ -4,24 +4,43 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libbpf 1.4 and bpftool 7.5 come from Debian's bookworm-backports suite
+# (libbpf 1.1 lacks BPF_UPROBE, bpf_for, tcx and uprobe-multi helpers). Only
+# these packages are taken from it; nothing else is pinned there.
+backports=(libbpf-dev libbpf1 bpftool)
 packages=(
   build-essential cmake pkg-config git
-  clang llvm libclang-dev                 # BPF compiler, libclang for doc comments
-  libbpf-dev libelf-dev zlib1g-dev        # loading, CO-RE, BTF
+  clang-19 libclang-19-dev                # BPF compiler (BPF v4, signed division), libclang for the source
+  clang llvm libclang-dev                 # clang 14: ecc's fallback when clang-19 is missing
+  libelf-dev zlib1g-dev                   # loading, CO-RE, BTF
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libbenchmark-dev           # tests and benchmarks
-  bpftool                                 # ecli: minimal CO-RE BTF (BTFGen); tests: prog listing
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
   libbpf-tools bpftrace                   # peers compared in bench/
 )
+export DEBIAN_FRONTEND=noninteractive
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+# The installed version of a backports package must be at least this one.
+backports_ok() {
+  local v
+  v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null) || return 1
+  case "$1" in
+    bpftool) dpkg --compare-versions "$v" ge 7.4 ;;
+    *) dpkg --compare-versions "$v" ge 1:1.4 ;;
+  esac
+}
+
+list=/etc/apt/sources.list.d/bookworm-backports.list
+if ! grep -rqs '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "deb http://deb.debian.org/debian bookworm-backports main" >"$list"
+fi
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  export DEBIAN_FRONTEND=noninteractive
+for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+from_backports=()
+for p in "${backports[@]}"; do backports_ok "$p" || from_backports+=("$p/bookworm-backports"); done
+if ((${#missing[@]} + ${#from_backports[@]})); then
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" "${from_backports[@]}"
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -10,6 +10,7 @@
 
 #include "runtime/libbpf_log.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/program_choice.hpp"
 #include "util/error.hpp"
 
 namespace ecli::runtime {
@@ -22,22 +23,24 @@ bool is_kprobe_kind(const std::string& kind) {
          kind == "kprobe.multi" || kind == "kretprobe.multi";
 }
 
-std::string attach_error(struct bpf_program* prog, int err) {
+// Why `prog` could not attach, for "cannot attach PROGRAM: REASON".
+std::string attach_reason(struct bpf_program* prog, int err) {
   std::string section = bpf_program__section_name(prog);
   std::string kind = section_kind(section);
-  std::string label = fmt::format("program '{}' (SEC(\"{}\"))", bpf_program__name(prog), section);
-  if (std::string missing = missing_kernel_feature(kind); !missing.empty())
-    return fmt::format("cannot attach {}: {}", label, missing);
+  if (std::string missing = missing_kernel_feature(kind); !missing.empty()) return missing;
   std::string target = section.find('/') == std::string::npos ? "" : section.substr(section.find('/') + 1);
   std::string why = last_libbpf_message();
   if ((kind == "tracepoint" || kind == "tp") && err == -ENOENT)
-    return fmt::format("cannot attach {}: tracepoint {} does not exist on this kernel (see /sys/kernel/tracing/events)",
-                       label, target);
+    return fmt::format("tracepoint {} does not exist on this kernel (see /sys/kernel/tracing/events)", target);
   if ((kind == "raw_tp" || kind == "raw_tracepoint" || kind == "tp_btf") && err == -ENOENT)
-    return fmt::format("cannot attach {}: raw tracepoint {} does not exist on this kernel", label, target);
+    return fmt::format("raw tracepoint {} does not exist on this kernel", target);
   if (is_kprobe_kind(kind) && err == -ENOENT)
-    return fmt::format("cannot attach {}: kernel function {} does not exist or cannot be probed", label, target);
-  return fmt::format("cannot attach {}: {}{}", label, errno_text(err), why.empty() ? "" : " (" + why + ")");
+    return fmt::format("kernel function {} does not exist or cannot be probed", target);
+  return fmt::format("{}{}", errno_text(err), why.empty() ? "" : " (" + why + ")");
+}
+
+std::string program_label(struct bpf_program* prog) {
+  return fmt::format("program '{}' (SEC(\"{}\"))", bpf_program__name(prog), bpf_program__section_name(prog));
 }
 
 }  // namespace
@@ -52,8 +55,8 @@ std::string missing_kernel_feature(const std::string& kind) {
   return {};
 }
 
-void Attachments::attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
-                             std::vector<std::string>& report) {
+bool Attachments::attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
+                             ProgramChoice* choice, std::vector<std::string>& report) {
   // Where each network program goes, before anything is attached.
   std::vector<std::pair<struct bpf_program*, NetTarget>> targets;
   struct bpf_program* prog;
@@ -91,11 +94,19 @@ void Attachments::attach_all(BpfObject& object, const package::Meta& meta, const
                                    bpf_program__name(prog), bpf_program__section_name(prog)));
       continue;
     }
-    if (err) throw Error(attach_error(prog, static_cast<int>(err)));
+    if (err) {
+      std::string reason = attach_reason(prog, static_cast<int>(err));
+      bool alternative = choice && choice->has_alternative(object.get(), prog);
+      std::string message = fmt::format("cannot attach {}: {}", program_label(prog), reason);
+      if (!choice || !choice->exclude(prog, reason, message)) throw Error(message);
+      if (alternative) return false;
+      continue;  // ProgramChoice::report says it was skipped, and why
+    }
     links_.push_back(link);
     report.push_back(
         fmt::format("attached {} to {}", bpf_program__name(prog), bpf_program__section_name(prog)));
   }
+  return true;
 }
 
 void Attachments::detach_all() {

@@ -14,6 +14,7 @@ struct bpf_link;
 namespace ecli::runtime {
 
 class BpfObject;
+class ProgramChoice;
 
 class Attachments {
  public:
@@ -22,14 +23,16 @@ class Attachments {
   Attachments(const Attachments&) = delete;
   Attachments& operator=(const Attachments&) = delete;
 
-  // Attaches each program from its SEC(); throws ecli::Error naming the
-  // program and the missing kernel feature. What was attached before a
-  // failure stays owned here and is detached by the destructor.
-  // `report` gets one human line per program.
-  // tc, XDP and cgroup programs go where `meta`'s annotations and `net` say;
-  // every interface and cgroup is checked before the first program is attached.
-  void attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
-                  std::vector<std::string>& report);
+  // Attaches each loaded program from its SEC(). A program that fails is
+  // skipped with a line in `report` when `choice` lets it go; when another
+  // version of its hook could run instead, attach_all returns false and the
+  // caller loads the object again (that version was not loaded). Otherwise
+  // it throws ecli::Error naming the program and the reason. What was
+  // attached before a failure stays owned here and is detached by the
+  // destructor. tc, XDP and cgroup programs go where `meta`'s annotations
+  // and `net` say; every interface and cgroup is checked first.
+  [[nodiscard]] bool attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
+                                ProgramChoice* choice, std::vector<std::string>& report);
   void detach_all();
   size_t size() const { return links_.size() + link_fds_.size() + tc_filters_.size(); }
 

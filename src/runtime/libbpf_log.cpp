@@ -48,6 +48,12 @@ void clear_libbpf_log() {
   g_log.clear();
 }
 
+void verbose_note(const std::string& line) {
+  if (!g_verbose) return;
+  std::lock_guard lock(g_mutex);
+  fprintf(stderr, "ecli: %s\n", line.c_str());
+}
+
 std::string last_libbpf_message() {
   std::lock_guard lock(g_mutex);
   size_t end = g_log.find_last_not_of("\n ");

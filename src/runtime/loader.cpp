@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 
 #include "runtime/libbpf_log.hpp"
+#include "runtime/map_sizing.hpp"
+#include "runtime/program_choice.hpp"
 #include "util/error.hpp"
 
 namespace ecli::runtime {
@@ -82,6 +84,62 @@ bool is_trampoline_kind(const std::string& kind) {
          kind == "fentry.s" || kind == "fexit.s" || kind == "lsm.s" || kind == "iter" || kind == "iter.s";
 }
 
+// Kinds whose attach point libbpf looks up in the kernel's BTF at load time.
+bool is_btf_attach_kind(const std::string& kind) { return is_trampoline_kind(kind) || kind == "tp_btf"; }
+
+// The map libbpf says it could not create, from "map 'NAME': failed to create".
+struct bpf_map* failed_map(struct bpf_object* object, const std::string& log) {
+  struct bpf_map* map;
+  bpf_object__for_each_map(map, object) {
+    if (log.find(fmt::format("map '{}': failed to create", bpf_map__name(map))) != std::string::npos) return map;
+  }
+  return nullptr;
+}
+
+// Whether a failed load is about CO-RE relocation (the BTF we relocate against), not a program.
+bool is_core_failure(const std::string& log) {
+  return log.find("target BTF") != std::string::npos || log.find("CO-RE") != std::string::npos ||
+         log.find("relo #") != std::string::npos || log.find("failed to relocate") != std::string::npos;
+}
+
+struct LoadFailure {
+  std::string message;  // the whole error line
+  std::string details;  // verifier log tail
+  std::string reason;   // the short why, for "skipped PROG: REASON"
+  bool whole_kind = false;  // the kernel lacks this kind of program altogether
+};
+
+LoadFailure describe_load_failure(struct bpf_program* prog, int err, const std::string& log) {
+  std::string section = bpf_program__section_name(prog);
+  std::string kind = section_kind(section);
+  std::string target = section.find('/') == std::string::npos ? "" : section.substr(section.find('/') + 1);
+  std::string verifier = verifier_log_of(log, bpf_program__name(prog));
+  std::string last_line;
+  std::string tail = log_tail(verifier, 20, last_line);
+  LoadFailure f;
+  if (is_btf_attach_kind(kind) && err == -ESRCH) {
+    f.reason = fmt::format("{} {} is not in the kernel's BTF (it does not exist on this kernel)",
+                           kind == "tp_btf" ? "tracepoint" : "function", target);
+    f.message = fmt::format("cannot load program {}: {}", program_label(prog), f.reason);
+  } else if (is_trampoline_kind(kind) && tail.empty() &&
+             (err == -EPERM || err == -EOPNOTSUPP || err == -524 /*ENOTSUPP*/)) {
+    f.reason = fmt::format("this kernel does not support BPF trampolines (fentry/fexit/lsm): {}", errno_text(err));
+    f.whole_kind = true;
+    f.message = fmt::format("the kernel refused to load {} program {} ({}): this kernel does not support BPF "
+                            "trampolines (fentry/fexit/lsm); use a kprobe or a tracepoint instead",
+                            kind, program_label(prog), errno_text(err));
+  } else if (!tail.empty()) {
+    f.reason = "the BPF verifier rejected it: " + last_line;
+    f.message = fmt::format("the BPF verifier rejected program {}: {}", program_label(prog), last_line);
+    f.details = "verifier log (last lines):\n" + tail;
+  } else {
+    std::string why = last_libbpf_message();
+    f.reason = errno_text(err) + (why.empty() ? "" : " (" + why + ")");
+    f.message = fmt::format("cannot load program {}: {}", program_label(prog), f.reason);
+  }
+  return f;
+}
+
 }  // namespace
 
 std::string section_kind(const std::string& section) {
@@ -100,11 +158,19 @@ bool has_bpf_privileges() {
   return has(CAP_SYS_ADMIN) || has(kCapBpf);
 }
 
-BpfObject::BpfObject(const package::Package& package)
+BpfObject::BpfObject(const package::Package& package, LoadPolicy policy)
     : elf_(package.object),
       name_(package.meta.obj_name.empty() ? "ecli_bpf" : package.meta.obj_name),
-      core_btf_(elf_) {
+      core_btf_(elf_),
+      policy_(std::move(policy)) {
   open(true);
+}
+
+void BpfObject::reopen(bool use_cached_core_btf) {
+  bpf_object__close(object_);
+  object_ = nullptr;
+  open(use_cached_core_btf);
+  apply(settings_);
 }
 
 void BpfObject::open(bool use_cached_core_btf) {
@@ -112,6 +178,8 @@ void BpfObject::open(bool use_cached_core_btf) {
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name_.c_str(),
               .btf_custom_path = core_btf.empty() ? nullptr : core_btf.c_str());
   opened_with_core_btf_ = !core_btf.empty();
+  if (opened_with_core_btf_) verbose_note("CO-RE relocations use the cached BTF " + core_btf);
+  else if (has_core_relocations(elf_)) verbose_note("CO-RE relocations use the kernel's BTF");
   clear_libbpf_log();
   struct bpf_object* object = bpf_object__open_mem(elf_.data(), elf_.size(), &opts);
   if (long err = libbpf_get_error(object); err) {
@@ -128,6 +196,12 @@ void BpfObject::open(bool use_cached_core_btf) {
         (section == "tcx/ingress" || section == "tcx/egress" || section == "tc/ingress" || section == "tc/egress"))
       bpf_program__set_type(prog, BPF_PROG_TYPE_SCHED_CLS);
   }
+  if (policy_.choice) policy_.choice->apply(object_);
+  if (policy_.sizing) {
+    sizing_report_.clear();
+    policy_.sizing->apply(object_, &sizing_report_);
+  }
+  if (policy_.prepare) policy_.prepare(object_);
   const struct btf* btf = bpf_object__btf(object_);
   globals_.clear();
   for (auto& var : btf::list_globals(object_)) {
@@ -189,42 +263,45 @@ bool BpfObject::uses_trace_printk() const {
 }
 
 void BpfObject::load() {
-  clear_libbpf_log();
-  int err = bpf_object__load(object_);
-  if (!err) return;
-  if (opened_with_core_btf_) {
-    // The cached BTF did not serve (it should always): drop it and load with the kernel's full BTF.
-    core_btf_.forget();
-    bpf_object__close(object_);
-    object_ = nullptr;
-    open(false);
-    apply(settings_);
-    load();
-    return;
+  for (;;) {
+    clear_libbpf_log();
+    int err = bpf_object__load(object_);
+    if (!err) return;
+    std::string log = libbpf_log();
+    if (opened_with_core_btf_ && is_core_failure(log)) {
+      // The cached BTF did not serve (it should always): drop it and load with the kernel's full BTF.
+      core_btf_.forget();
+      reopen(false);
+      continue;
+    }
+    if ((err == -EPERM || err == -EACCES) && !has_bpf_privileges())
+      throw Error(
+          "permission denied: loading BPF programs needs root (or CAP_BPF with CAP_PERFMON); run ecli with sudo");
+    if (struct bpf_map* map = failed_map(object_, log)) {
+      if (policy_.sizing) throw Error(policy_.sizing->explain_failure(map, err));
+      throw Error(fmt::format("cannot create map '{}' ({}): {}", bpf_map__name(map), map_type_name(map),
+                              errno_text(err)));
+    }
+    struct bpf_program* prog = failed_program(object_, log);
+    if (!prog) {
+      std::string why = last_libbpf_message();
+      throw Error(
+          fmt::format("cannot load the BPF object: {}{}", errno_text(err), why.empty() ? "" : " (" + why + ")"));
+    }
+    LoadFailure failure = describe_load_failure(prog, err, log);
+    if (policy_.choice && policy_.choice->exclude(prog, failure.reason, failure.message, failure.details)) {
+      // One refusal of a missing mechanism stands for every program that needs it: one reload, not one each.
+      struct bpf_program* other;
+      bpf_object__for_each_program(other, object_) {
+        if (failure.whole_kind && bpf_program__autoload(other) &&
+            is_trampoline_kind(section_kind(bpf_program__section_name(other))))
+          policy_.choice->exclude(other, failure.reason);
+      }
+      reopen(opened_with_core_btf_);  // a failed load leaves the object unusable; the next one goes without it
+      continue;
+    }
+    throw Error(failure.message, failure.details);
   }
-  std::string log = libbpf_log();
-  if ((err == -EPERM || err == -EACCES) && !has_bpf_privileges())
-    throw Error("permission denied: loading BPF programs needs root (or CAP_BPF with CAP_PERFMON); run ecli with sudo");
-
-  struct bpf_program* prog = failed_program(object_, log);
-  if (!prog) {
-    std::string why = last_libbpf_message();
-    throw Error(fmt::format("cannot load the BPF object: {}{}", errno_text(err), why.empty() ? "" : " (" + why + ")"));
-  }
-  std::string kind = section_kind(bpf_program__section_name(prog));
-  std::string verifier = verifier_log_of(log, bpf_program__name(prog));
-  std::string reason;
-  std::string tail = log_tail(verifier, 20, reason);
-  if (is_trampoline_kind(kind) && tail.empty() && (err == -EPERM || err == -EOPNOTSUPP || err == -524 /*ENOTSUPP*/))
-    throw Error(fmt::format("the kernel refused to load {} program {} ({}): this kernel does not support BPF "
-                            "trampolines (fentry/fexit/lsm); use a kprobe or a tracepoint instead",
-                            kind, program_label(prog), errno_text(err)));
-  if (!tail.empty())
-    throw Error(fmt::format("the BPF verifier rejected program {}: {}", program_label(prog), reason),
-                "verifier log (last lines):\n" + tail);
-  std::string why = last_libbpf_message();
-  throw Error(fmt::format("cannot load program {}: {}{}", program_label(prog), errno_text(err),
-                          why.empty() ? "" : " (" + why + ")"));
 }
 
 }  // namespace ecli::runtime

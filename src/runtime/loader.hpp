@@ -2,6 +2,7 @@
 // An opened (then loaded) BPF object: globals set from options, loading with
 // errors explained in one line (privileges, missing kernel features, the
 // verifier's reason). Owns the bpf_object; closing it frees every fd.
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,9 +20,19 @@ struct bpf_map;
 
 namespace ecli::runtime {
 
+class ProgramChoice;
+class MapSizing;
+
+// What happens between opening and loading, and what a failed load may drop.
+struct LoadPolicy {
+  ProgramChoice* choice = nullptr;  // null: every program must load (all or nothing)
+  const MapSizing* sizing = nullptr;
+  std::function<void(struct bpf_object*)> prepare;  // after each open, e.g. tcx hooks
+};
+
 class BpfObject {
  public:
-  explicit BpfObject(const package::Package& package);
+  explicit BpfObject(const package::Package& package, LoadPolicy policy = {});
   ~BpfObject();
   BpfObject(const BpfObject&) = delete;
   BpfObject& operator=(const BpfObject&) = delete;
@@ -36,13 +47,19 @@ class BpfObject {
   // Whether any program calls bpf_trace_printk / bpf_trace_vprintk.
   bool uses_trace_printk() const;
 
+  // Loads every program the policy keeps. A program that fails is dropped
+  // when the policy's choice allows it (its alternative, if any, is loaded
+  // instead); otherwise the failure is thrown as one line.
   void load();
+  // Sizes the policy chose for maps left unsized ("map 'stacks' (stack_trace): value_size 1016").
+  const std::vector<std::string>& sizing_report() const { return sizing_report_; }
   // After a successful run: makes this object's minimal CO-RE BTF for later runs,
   // giving up after `patience`.
   void cache_core_btf(std::chrono::milliseconds patience) { core_btf_.generate(elf_, patience); }
 
  private:
   void open(bool use_cached_core_btf);
+  void reopen(bool use_cached_core_btf);
   struct ::bpf_map* section_map(const std::string& section) const;
 
   std::string elf_;  // libbpf keeps pointers into the ELF image until load
@@ -52,6 +69,8 @@ class BpfObject {
   struct bpf_object* object_ = nullptr;
   std::vector<std::pair<btf::GlobalVariable, btf::ValueType>> globals_;
   std::vector<GlobalSetting> settings_;  // applied again if the object is reopened
+  LoadPolicy policy_;
+  std::vector<std::string> sizing_report_;
 };
 
 // "fentry", "kprobe", "tracepoint"... the libbpf section kind of a program.

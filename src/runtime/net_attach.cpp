@@ -23,9 +23,9 @@
 namespace ecli::runtime {
 namespace {
 
-// Not in the 6.1 UAPI headers Debian 12 ships; stable kernel ABI values.
-constexpr int kTcxIngress = 46;
-constexpr int kTcxEgress = 47;
+// Not in the 6.1 UAPI headers Debian 12 ships (libbpf 1.4 uses the kernel's values); stable kernel ABI.
+constexpr auto kTcxIngress = static_cast<enum bpf_attach_type>(46);
+constexpr auto kTcxEgress = static_cast<enum bpf_attach_type>(47);
 constexpr const char* kStateDir = "/run/ecli";
 
 std::string prog_name(const struct bpf_program* prog) { return bpf_program__name(prog); }
@@ -179,6 +179,19 @@ std::string describe_target(const NetTarget& t) {
   return {};
 }
 
+void prepare_tcx_hooks(struct bpf_object* object, const package::Meta& meta, const NetOptions& options) {
+  if (options.tc_netlink) return;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, object) {
+    if (net_kind(prog) != NetKind::Tc) continue;
+    const package::Prog* info = nullptr;
+    for (const auto& p : meta.progs)
+      if (p.name == bpf_program__name(prog)) info = &p;
+    NetTarget t = plan_net_target(prog, info, options);
+    bpf_program__set_expected_attach_type(prog, t.ingress ? kTcxIngress : kTcxEgress);
+  }
+}
+
 int attach_net(const struct bpf_program* prog, const NetTarget& t, const NetOptions& options,
                std::optional<TcFilter>& filter) {
   int prog_fd = bpf_program__fd(prog);
@@ -206,11 +219,18 @@ int attach_net(const struct bpf_program* prog, const NetTarget& t, const NetOpti
   }
   // tc: a tcx link where the kernel has them.
   if (!options.tc_netlink) {
-    int fd = bpf_link_create(prog_fd, t.ifindex, static_cast<bpf_attach_type>(t.ingress ? kTcxIngress : kTcxEgress),
-                             nullptr);
-    if (fd >= 0) return fd;
-    if (errno != EINVAL && errno != EOPNOTSUPP)
-      throw Error(fmt::format("cannot attach {} to {}: {}", label, describe_target(t), errno_text(errno)));
+    // The hook is the program's expected attach type, set before loading by prepare_tcx_hooks.
+    struct bpf_link* link = bpf_program__attach_tcx(prog, t.ifindex, nullptr);
+    long err = libbpf_get_error(link);
+    if (!err) {
+      // The kernel link lives as long as its fd: keep the fd, let libbpf forget the rest.
+      int fd = bpf_link__fd(link);
+      bpf_link__disconnect(link);
+      bpf_link__destroy(link);
+      return fd;
+    }
+    if (err != -EINVAL && err != -EOPNOTSUPP)
+      throw Error(fmt::format("cannot attach {} to {}: {}", label, describe_target(t), errno_text(static_cast<int>(err))));
     // An older kernel without tcx: fall back to a clsact filter.
   }
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = t.ifindex, .attach_point = t.ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);

@@ -15,6 +15,7 @@
 
 #include "package/package.hpp"
 
+struct bpf_object;
 struct bpf_program;
 
 namespace ecli::runtime {
@@ -57,6 +58,10 @@ struct TcFilter {
 
 // Attaches; returns a link fd (>= 0) or, for netlink tc, -1 with `filter` filled.
 // Throws ecli::Error naming the interface and what is in the way.
+// Before loading: tc programs expect the tcx hook they will be attached to
+// (libbpf's tcx link uses it), from @tchook, the section name and --ifname.
+void prepare_tcx_hooks(struct bpf_object* object, const package::Meta& meta, const NetOptions& options);
+
 int attach_net(const struct bpf_program* prog, const NetTarget& target, const NetOptions& options,
                std::optional<TcFilter>& filter);
 void detach_tc_filter(const TcFilter& filter);

@@ -9,7 +9,9 @@
 #include "runtime/event_streams.hpp"
 #include "runtime/libbpf_log.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/map_sizing.hpp"
 #include "runtime/options.hpp"
+#include "runtime/program_choice.hpp"
 #include "runtime/run_loop.hpp"
 #include "runtime/sampler.hpp"
 #include "runtime/target.hpp"
@@ -25,41 +27,68 @@ int run(const RunOptions& options) {
   RunLoop loop;
 
   Target target = load_target(options.target, options.verbose);
-  BpfObject object(target.package);
+  ProgramChoice choice(options.strict);
+  MapSizing sizing(options.max_entries);
+  LoadPolicy policy{&choice, &sizing,
+                    [&](struct bpf_object* o) { prepare_tcx_hooks(o, target.package.meta, options.net); }};
 
-  ProgramOptions program_options(
-      "ecli run " + target.usage_name, target.package.meta,
-      make_option_specs(target.package.meta, object.globals(),
-                        [&](const btf::GlobalVariable& var) { return object.initial_bytes(var); }));
+  // One attempt loads the object, opens its sources and attaches. A program
+  // that cannot attach while another version of its hook was not loaded
+  // means another attempt, without it.
   std::optional<std::vector<GlobalSetting>> settings;
-  try {
-    settings = program_options.parse(options.program_args);
-  } catch (const Error& e) {
-    for (const auto& arg : options.program_args)
-      for (const auto& own : options.own_options)
-        if (arg == own || arg.starts_with(own + "="))
-          throw Error(std::string(e.what()) + "; ecli's own options such as " + own + " go before TARGET");
-    throw;
-  }
-  if (!settings) {
-    std::cout << program_options.help() << std::flush;
-    return 0;
-  }
-  object.apply(*settings);
-  object.load();
-
-  // Streams and the trace instance exist before anything is attached, so no event is lost.
-  EventStreams events(object, target.package.meta, options.output);
-  Sampler sampler(object, target.package.meta,
-                  SampleOptions{options.output.format, options.sort_by, options.top, options.verbose});
+  std::unique_ptr<BpfObject> object;
+  std::unique_ptr<EventStreams> events_owner;
+  std::unique_ptr<Sampler> sampler_owner;
   std::unique_ptr<TracePipe> trace;
-  if (options.trace_pipe && object.uses_trace_printk()) trace = TracePipe::open();
-
   Attachments attachments;
   std::vector<std::string> report;
-  attachments.attach_all(object, target.package.meta, options.net, report);
+  for (;;) {
+    object = std::make_unique<BpfObject>(target.package, policy);
+    if (!settings) {
+      ProgramOptions program_options(
+          "ecli run " + target.usage_name, target.package.meta,
+          make_option_specs(target.package.meta, object->globals(),
+                            [&](const btf::GlobalVariable& var) { return object->initial_bytes(var); }));
+      try {
+        settings = program_options.parse(options.program_args);
+      } catch (const Error& e) {
+        for (const auto& arg : options.program_args)
+          for (const auto& own : options.own_options)
+            if (arg == own || arg.starts_with(own + "="))
+              throw Error(std::string(e.what()) + "; ecli's own options such as " + own + " go before TARGET");
+        throw;
+      }
+      if (!settings) {
+        std::cout << program_options.help() << std::flush;
+        return 0;
+      }
+    }
+    object->apply(*settings);
+    object->load();
+
+    // Streams and the trace instance exist before anything is attached, so no event is lost.
+    events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output);
+    sampler_owner = std::make_unique<Sampler>(
+        *object, target.package.meta, SampleOptions{options.output.format, options.sort_by, options.top, options.verbose});
+    if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
+
+    report.clear();
+    if (attachments.attach_all(*object, target.package.meta, options.net, &choice, report)) break;
+    attachments.detach_all();
+    trace.reset();
+    sampler_owner.reset();
+    events_owner.reset();
+  }
+  EventStreams& events = *events_owner;
+  Sampler& sampler = *sampler_owner;
+  for (const auto& line : choice.report(object->get())) std::cerr << "ecli: " << line << "\n";
+  if (options.verbose)
+    for (const auto& line : object->sizing_report()) std::cerr << "ecli: " << line << "\n";
   for (const auto& line : report) std::cerr << "ecli: " << line << "\n";
-  if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
+  if (attachments.size() == 0) {
+    if (choice.any_excluded()) choice.throw_nothing_runs();
+    std::cerr << "ecli: warning: no program was attached\n";
+  }
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
             << "; press Ctrl-C to stop" << std::endl;
 
@@ -88,7 +117,7 @@ int run(const RunOptions& options) {
   }
   if (!sampler.empty()) sampler.snapshot_all();  // the last interval, however short
   // After the run, so that bpftool never competes with the traced work: about 30 ms, once per object and kernel.
-  object.cache_core_btf(std::chrono::seconds(1));
+  object->cache_core_btf(std::chrono::seconds(1));
   return 0;
 }
 

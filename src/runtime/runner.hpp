@@ -18,6 +18,8 @@ struct RunOptions {
   std::string sort_by;      // sampled tables: --sort
   int64_t top = -1;         // sampled tables: --top
   NetOptions net;           // tc, XDP and cgroup targets
+  bool strict = false;      // every program must load and attach (no alternatives, no skipping)
+  std::vector<std::string> max_entries;  // "MAP=N" overrides
   // ecli's own option names ("-d", "--json"...), to explain one given after TARGET.
   std::vector<std::string> own_options;
 };

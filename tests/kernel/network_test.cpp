@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <nlohmann/json.hpp>
+
 #include "kernel/fixture.hpp"
 
 namespace ecli::test {
@@ -291,8 +293,12 @@ TEST_F(Network, NewerTcSectionNamesPickTheirHook) {
   ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
   EXPECT_NE(ecli.err().find("attached tcx_in to va ingress"), std::string::npos) << ecli.err();
   EXPECT_NE(ecli.err().find("attached tc_out to va egress"), std::string::npos) << ecli.err();
-  std::string links = run({"bpftool", "link", "show"}).out;  // tcx links show as "type 11" in bpftool 7.1
-  EXPECT_NE(links.find("type 11"), std::string::npos) << links;
+  // Two tcx links: bpftool 7.5 names their type "tcx", 7.1 only numbers it (11).
+  std::string links = run({"bpftool", "-j", "link", "show"}).out;
+  int tcx_links = 0;
+  for (const auto& link : nlohmann::json::parse(links))
+    if (link.value("type", nlohmann::json()) == "tcx" || link.value("type", nlohmann::json()) == 11) tcx_links++;
+  EXPECT_EQ(tcx_links, 2) << links;
   stop(ecli, Stop::Sigint);
   EXPECT_EQ(left_on_va(), "");
 }

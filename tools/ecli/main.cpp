@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
   run->add_option("--cgroup", options.net.cgroup, "Cgroup for cgroup programs (default: the cgroup v2 root)")
       ->type_name("PATH");
   run->add_flag("--tc-netlink", options.net.tc_netlink, "Attach tc programs as netlink filters, not tcx links");
+  run->add_flag("--strict", options.strict,
+                "Load every program or none: no choosing between versions of a hook, no skipping what cannot run");
+  run->add_option("--max-entries", options.max_entries, "Set a map's max_entries (repeatable)")
+      ->type_name("MAP=N")
+      ->allow_extra_args(false);
   std::string fields;  // one argument, split here: a list option would swallow TARGET
   run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
   run->footer(

@@ -81,14 +81,12 @@ int run(const RunOptions& options) {
   }
   EventStreams& events = *events_owner;
   Sampler& sampler = *sampler_owner;
+  if (attachments.size() == 0 && choice.any_excluded()) choice.throw_nothing_runs();
   for (const auto& line : choice.report(object->get())) std::cerr << "ecli: " << line << "\n";
   if (options.verbose)
     for (const auto& line : object->sizing_report()) std::cerr << "ecli: " << line << "\n";
   for (const auto& line : report) std::cerr << "ecli: " << line << "\n";
-  if (attachments.size() == 0) {
-    if (choice.any_excluded()) choice.throw_nothing_runs();
-    std::cerr << "ecli: warning: no program was attached\n";
-  }
+  if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
             << "; press Ctrl-C to stop" << std::endl;
 

@@ -132,8 +132,13 @@ TEST(Alternatives, TpBtfIsChosenOverRawTpAndTracepointAndEachExecPrintsOnce) {
 
 TEST(Alternatives, RawTpTakesThePlaceOfATpBtfTheVerifierRejects) {
   REQUIRE_ROOT();
+  // The same tool built with a tp_btf version that reads past its arguments.
+  TempDir dir;
+  Result built = run({ecc_bin(), "-q", "-a", "-DREJECT_TP_BTF", "-o", dir.path().string(),
+                      ECLI_SOURCE_DIR "/tests/data/exec_versions.bpf.c"});
+  ASSERT_EQ(built.code, 0) << built.err;
   Trigger parent = exec_true();
-  Process ecli(ecli_run({"--json", "-d", "20", test_package("exec_versions_rejected"), "--targ_ppid",
+  Process ecli(ecli_run({"--json", "-d", "20", (dir / "package.json").string(), "--targ_ppid",
                          std::to_string(parent.pid())}));
   ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
   parent.go();

@@ -3,6 +3,8 @@
 #include <bpf/btf.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "btf/type_names.hpp"
 #include "util/error.hpp"
@@ -41,7 +43,14 @@ void plan_members(const struct ::btf* btf, const btf_type* t, FieldPlan& field, 
     member.name = name && *name ? name : "_" + std::to_string(i);
     uint32_t bit_offset = btf_member_bit_offset(t, i);
     uint32_t bitfield = btf_member_bitfield_size(t, i);
-    plan_type(btf, m[i].type, member, depth + 1);
+    try {
+      plan_type(btf, m[i].type, member, depth + 1);
+    } catch (const std::exception&) {
+      member = FieldPlan{};  // printed as a placeholder
+      member.name = name && *name ? name : "_" + std::to_string(i);
+      member.c_type = "?";
+      bitfield = 0;
+    }
     member.offset = bit_offset / 8;  // relative to the enclosing struct
     if (bitfield) {
       member.bit_offset = static_cast<uint16_t>(bit_offset % 8);
@@ -62,7 +71,11 @@ void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int 
       uint32_t info = *reinterpret_cast<const uint32_t*>(t + 1);
       uint32_t encoding = BTF_INT_ENCODING(info);
       field.size = t->size;
-      if (t->size > 8) return;  // __int128: Unknown, shown as hex
+      if (t->size == 16) {
+        field.kind = (encoding & BTF_INT_SIGNED) ? FieldKind::Signed128 : FieldKind::Unsigned128;
+        return;
+      }
+      if (t->size > 8 || t->size == 0) return;  // no such C integer: Unknown, shown as hex
       if (encoding & BTF_INT_BOOL)
         field.kind = FieldKind::Bool;
       else if (t->size == 1 && ((encoding & BTF_INT_CHAR) || written_name(btf, type_id) == "char"))
@@ -117,8 +130,10 @@ void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int 
         field.size = arr->nelems;
         return;
       }
+      uint64_t size = uint64_t(element->size) * arr->nelems;
+      if (size > UINT32_MAX) return;  // malformed: Unknown of size 0, a placeholder
       field.kind = FieldKind::Array;
-      field.size = element->size * arr->nelems;
+      field.size = static_cast<uint32_t>(size);
       field.element = std::move(element);
       return;
     }
@@ -143,6 +158,32 @@ RenderPlan build_render_plan(const struct ::btf* btf, uint32_t type_id) {
     root.name = "value";
     plan.fields.push_back(std::move(root));
   }
+  return plan;
+}
+
+RenderPlan build_members_plan(const struct ::btf* btf, std::string type_name, const std::vector<MemberSpec>& members) {
+  RenderPlan plan;
+  plan.type_name = std::move(type_name);
+  uint64_t end = 0;
+  for (const auto& m : members) {
+    if (m.type_id == 0 || !btf__type_by_id(btf, m.type_id))
+      throw Error("member " + m.name + " has type id " + std::to_string(m.type_id) +
+                  ", which is not in the object's BTF");
+    FieldPlan field;
+    field.name = m.name;
+    try {
+      plan_type(btf, m.type_id, field, 0);
+    } catch (const std::exception&) {
+      field = FieldPlan{};
+      field.name = m.name;
+      field.c_type = "?";
+    }
+    field.offset = m.offset;
+    end = std::max<uint64_t>(end, uint64_t(m.offset) + field.size);
+    plan.fields.push_back(std::move(field));
+  }
+  if (end > UINT32_MAX) throw Error("the members reach past 4 GiB");
+  plan.size = static_cast<uint32_t>(end);
   return plan;
 }
 

@@ -12,8 +12,10 @@ struct btf;
 namespace ecli::btf {
 
 enum class FieldKind {
-  Signed,    // integers, any width
+  Signed,    // integers of 1 to 8 bytes
   Unsigned,
+  Signed128,    // __int128: printed in hex ("-0x5", "0x1234...")
+  Unsigned128,  // unsigned __int128: hex
   Bool,
   Char,      // a single char: printed as text
   String,    // char[N]: text up to the first NUL
@@ -22,7 +24,8 @@ enum class FieldKind {
   Float,
   Struct,    // members in `members` (unions too: every member shown)
   Array,     // `count` times `element`
-  Unknown,   // a type we cannot print: shown as hex bytes
+  Unknown,   // a type we cannot print: shown as hex bytes (memory order); a
+             // placeholder when it has no size (the type could not be planned)
 };
 
 struct FieldPlan {
@@ -45,8 +48,21 @@ struct RenderPlan {
   std::vector<FieldPlan> fields;  // top-level members (a non-struct type is one field named "value")
 };
 
-// Throws ecli::Error when `type_id` is not in `btf`.
+// Throws ecli::Error when `type_id` is not in `btf`. A member whose planning
+// fails (malformed BTF) becomes an Unknown field of size 0, so one bad field
+// never costs the whole type.
 RenderPlan build_render_plan(const struct ::btf* btf, uint32_t type_id);
+
+// A plan for a list of members that is not a type of the BTF: eunomia's
+// export_config "custom_members". Each member is planned from its BTF type id
+// and placed at its byte offset; the plan's size reaches the end of the last
+// member. Throws ecli::Error naming the member whose type id is not in `btf`.
+struct MemberSpec {
+  std::string name;
+  uint32_t offset = 0;  // bytes
+  uint32_t type_id = 0;
+};
+RenderPlan build_members_plan(const struct ::btf* btf, std::string type_name, const std::vector<MemberSpec>& members);
 
 // Finds a struct/union/typedef by name ("event", "struct event"); 0 when absent.
 uint32_t find_type_by_name(const struct ::btf* btf, const std::string& name);

@@ -14,22 +14,62 @@ using btf::FieldPlan;
 
 void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
 
-uint64_t load_bits(const FieldPlan& f, const uint8_t* p) {
-  uint64_t raw = 0;
+// Bitfields are read through 128 bits, so a field that straddles 8 bytes
+// (bit offset 5, 64 bits wide) and __int128 bitfields keep every bit.
+unsigned __int128 load_wide(const FieldPlan& f, const uint8_t* p) {
+  unsigned __int128 raw = 0;
+  std::memcpy(&raw, p, std::min<size_t>(f.size, 16));
   if (f.bit_size) {
-    std::memcpy(&raw, p, std::min<size_t>(f.size, 8));
+    raw >>= f.bit_offset;
+    if (f.bit_size < 128) raw &= (static_cast<unsigned __int128>(1) << f.bit_size) - 1;
+  }
+  return raw;
+}
+
+uint64_t load_bits(const FieldPlan& f, const uint8_t* p) {
+  if (f.bit_size && f.bit_offset + f.bit_size > 64) return static_cast<uint64_t>(load_wide(f, p));
+  uint64_t raw = 0;
+  std::memcpy(&raw, p, std::min<size_t>(f.size, 8));
+  if (f.bit_size) {
     raw >>= f.bit_offset;
     if (f.bit_size < 64) raw &= (uint64_t(1) << f.bit_size) - 1;
-    return raw;
   }
-  std::memcpy(&raw, p, std::min<size_t>(f.size, 8));
   return raw;
 }
 
 int64_t sign_extend(uint64_t raw, unsigned bits) {
-  if (bits >= 64) return static_cast<int64_t>(raw);
+  if (bits >= 64 || bits == 0) return static_cast<int64_t>(raw);
   uint64_t sign = uint64_t(1) << (bits - 1);
   return static_cast<int64_t>((raw ^ sign) - sign);
+}
+
+// 16-byte integers in hex, trimmed: 0x0, 0x1f, 0xffffffffffffffffffffffffffffffff;
+// negative signed values as -0x5. The same text in table, CSV and (quoted) JSON.
+void append_hex128(Buffer& out, unsigned __int128 magnitude, bool negative) {
+  uint64_t high = static_cast<uint64_t>(magnitude >> 64), low = static_cast<uint64_t>(magnitude);
+  if (high)
+    fmt::format_to(std::back_inserter(out), "{}0x{:x}{:016x}", negative ? "-" : "", high, low);
+  else
+    fmt::format_to(std::back_inserter(out), "{}0x{:x}", negative ? "-" : "", low);
+}
+
+void append_int128(Buffer& out, const FieldPlan& f, const uint8_t* p) {
+  unsigned __int128 raw = load_wide(f, p);
+  unsigned bits = f.bit_size ? f.bit_size : 128;
+  bool negative = false;
+  if (f.kind == FieldKind::Signed128 && bits > 0 && ((raw >> (bits - 1)) & 1)) {
+    if (bits < 128) raw |= ~static_cast<unsigned __int128>(0) << bits;  // sign-extend
+    negative = true;
+    raw = ~raw + 1;  // the magnitude, also for the most negative value
+  }
+  append_hex128(out, raw, negative);
+}
+
+// What a field prints when it cannot be decoded (it lies outside the event,
+// or its type could not be planned): the rest of the row is unaffected.
+void append_placeholder(Buffer& out, Style style) {
+  if (style == Style::Json) append(out, "null");
+  else out.push_back('?');
 }
 
 unsigned value_bits(const FieldPlan& f) { return f.bit_size ? f.bit_size : f.size * 8; }
@@ -99,6 +139,8 @@ int default_width(const FieldPlan& f) {
       for (auto& [v, name] : f.enumerators) width = std::max(width, static_cast<int>(name.size()));
       break;
     case FieldKind::Pointer:
+    case FieldKind::Signed128:
+    case FieldKind::Unsigned128:
       width = 18;
       break;
     case FieldKind::Float:
@@ -145,8 +187,10 @@ void append_json_string(Buffer& out, std::string_view bytes) {
   out.push_back('"');
 }
 
-void append_value(Buffer& out, const FieldPlan& f, const uint8_t* base, Style style) {
-  const uint8_t* p = base + f.offset;
+namespace {
+
+// `p` points at the field itself, `avail` bytes of it are readable (at least f.size).
+void append_field(Buffer& out, const FieldPlan& f, const uint8_t* p, Style style, size_t avail) {
   switch (f.kind) {
     case FieldKind::Signed:
       append_int(out, sign_extend(load_bits(f, p), value_bits(f)));
@@ -213,27 +257,56 @@ void append_value(Buffer& out, const FieldPlan& f, const uint8_t* base, Style st
           append(out, f.members[i].name);
           append(out, ": ");
         }
-        append_value(out, f.members[i], p, style);
+        append_value(out, f.members[i], p, style, avail);
       }
       out.push_back('}');
       return;
     }
     case FieldKind::Array: {
+      if (!f.element) throw Error("array without an element plan");
       out.push_back('[');
       for (uint32_t i = 0; i < f.count; i++) {
         if (i) append(out, ", ");
-        append_value(out, *f.element, p + size_t(i) * f.element->size, style);
+        size_t at = size_t(i) * f.element->size;
+        append_value(out, *f.element, p + at, style, avail - std::min(avail, at));
       }
       out.push_back(']');
       return;
     }
+    case FieldKind::Signed128:
+    case FieldKind::Unsigned128:
+      if (style == Style::Json) out.push_back('"');
+      append_int128(out, f, p);
+      if (style == Style::Json) out.push_back('"');
+      return;
     case FieldKind::Unknown: {
+      if (f.size == 0) {
+        append_placeholder(out, style);
+        return;
+      }
       if (style == Style::Json) out.push_back('"');
       append(out, "0x");
       for (uint32_t i = 0; i < f.size; i++) fmt::format_to(std::back_inserter(out), "{:02x}", p[i]);
       if (style == Style::Json) out.push_back('"');
       return;
     }
+  }
+}
+
+}  // namespace
+
+void append_value(Buffer& out, const FieldPlan& f, const uint8_t* base, Style style, size_t avail) {
+  // A field that is not wholly inside what can be read is not read at all.
+  if (f.offset > avail || f.size > avail - f.offset) {
+    append_placeholder(out, style);
+    return;
+  }
+  size_t before = out.size();
+  try {
+    append_field(out, f, base + f.offset, style, avail - f.offset);
+  } catch (const std::exception&) {
+    out.resize(before);  // no half-written value
+    append_placeholder(out, style);
   }
 }
 
@@ -270,7 +343,12 @@ EventWriter::EventWriter(Format format, std::vector<StreamFormat> streams, std::
       label_(label.empty() ? "stream" : label) {
   // A label asked for by name is a JSON key only; tables and CSV already say which map.
   bool json_label_only = !label.empty();
-  for (auto& s : streams_) stream_width_ = std::max(stream_width_, static_cast<int>(s.name.size()));
+  size_t largest = 0;
+  for (auto& s : streams_) {
+    stream_width_ = std::max(stream_width_, static_cast<int>(s.name.size()));
+    largest = std::max<size_t>(largest, s.plan.size);
+  }
+  padded_.resize(largest);  // once: rows never allocate
   stream_width_ = std::max(stream_width_, 6);
   json_label_ = json_label_only;
 }
@@ -301,12 +379,11 @@ void EventWriter::header(Buffer& out) const {
 void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const uint8_t* data, size_t size) const {
   const StreamFormat& s = streams_[stream];
   // A short event is decoded as if zero-padded; never read past the record.
-  uint8_t padded[4096];
   if (size < s.plan.size) {
-    size_t n = std::min<size_t>(s.plan.size, sizeof padded);
-    std::memset(padded, 0, n);
-    std::memcpy(padded, data, std::min(size, n));
-    data = padded;
+    std::memset(padded_.data(), 0, s.plan.size);
+    if (size) std::memcpy(padded_.data(), data, size);
+    data = padded_.data();
+    size = s.plan.size;
   }
   switch (format_) {
     case Format::Json: {
@@ -324,7 +401,7 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
         out.push_back(',');
         append_json_string(out, f.name);
         out.push_back(':');
-        append_value(out, f, data, Style::Json);
+        append_value(out, f, data, Style::Json, size);
       }
       append(out, "}\n");
       return;
@@ -339,7 +416,7 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
       for (size_t c : s.columns) {
         out.push_back(',');
         cell.clear();
-        append_value(cell, s.plan.fields[c], data, Style::Text);
+        append_value(cell, s.plan.fields[c], data, Style::Text, size);
         append_csv_cell(out, std::string_view(cell.data(), cell.size()));
       }
       out.push_back('\n');
@@ -351,7 +428,7 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
       for (size_t i = 0; i < s.columns.size(); i++) {
         out.push_back(' ');
         size_t before = out.size();
-        append_value(out, s.plan.fields[s.columns[i]], data, Style::Text);
+        append_value(out, s.plan.fields[s.columns[i]], data, Style::Text, size);
         if (i + 1 < s.columns.size())
           for (int pad = s.widths[i] - static_cast<int>(out.size() - before); pad > 0; pad--) out.push_back(' ');
       }

@@ -4,6 +4,7 @@
 // growing buffer that the caller writes out in batches (DESIGN.md §3: no
 // per-event allocation, no iostreams).
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,8 +20,11 @@ using Buffer = fmt::memory_buffer;
 
 enum class Style { Text, Json };
 
-// Appends the value of `field`; `base` points at the enclosing struct.
-void append_value(Buffer& out, const btf::FieldPlan& field, const uint8_t* base, Style style);
+// Appends the value of `field`; `base` points at the enclosing struct, of which
+// `avail` bytes can be read. A field that does not fit in them, or that cannot
+// be decoded, prints a placeholder ("?", JSON null) and the caller goes on.
+void append_value(Buffer& out, const btf::FieldPlan& field, const uint8_t* base, Style style,
+                  size_t avail = SIZE_MAX);
 // A JSON string literal of arbitrary bytes: always valid JSON (bytes that are
 // not UTF-8 are escaped as \u00XX, i.e. read as Latin-1).
 void append_json_string(Buffer& out, std::string_view bytes);
@@ -47,7 +51,8 @@ class EventWriter {
   // Header lines, once before the first event.
   void header(Buffer& out) const;
   // One row. `time` is "HH:MM:SS". An event shorter than the type is padded
-  // with zeros (the caller reports that once).
+  // with zeros (the caller reports that once). A field that cannot be decoded
+  // prints a placeholder; the rest of the row is printed as usual.
   void row(Buffer& out, std::string_view time, size_t stream, const uint8_t* data, size_t size) const;
   const std::vector<StreamFormat>& streams() const { return streams_; }
 
@@ -58,6 +63,7 @@ class EventWriter {
   std::string label_;
   bool json_label_ = false;
   int stream_width_ = 0;
+  mutable std::vector<uint8_t> padded_;  // a short event, zero-filled to its type's size
 };
 
 }  // namespace ecli::output

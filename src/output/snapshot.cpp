@@ -42,6 +42,12 @@ void append_plan_json(Buffer& out, const btf::RenderPlan& plan, const uint8_t* d
 }
 
 long double sort_value(const FieldPlan& f, const uint8_t* base) {
+  if ((f.kind == FieldKind::Signed128 || f.kind == FieldKind::Unsigned128) && !f.bit_size) {
+    unsigned __int128 wide = 0;
+    std::memcpy(&wide, base + f.offset, std::min<size_t>(f.size, 16));
+    if (f.kind == FieldKind::Signed128) return static_cast<long double>(static_cast<__int128>(wide));
+    return static_cast<long double>(wide);
+  }
   uint64_t raw = 0;
   std::memcpy(&raw, base + f.offset, std::min<size_t>(f.size, 8));
   if (f.bit_size) raw = (raw >> f.bit_offset) & ((f.bit_size < 64 ? (uint64_t(1) << f.bit_size) : 0) - 1);
@@ -71,7 +77,8 @@ std::pair<uint64_t, uint64_t> log2_bounds(int i) {
 
 bool is_numeric(const FieldPlan& f) {
   return f.kind == FieldKind::Signed || f.kind == FieldKind::Unsigned || f.kind == FieldKind::Float ||
-         f.kind == FieldKind::Enum || f.kind == FieldKind::Bool;
+         f.kind == FieldKind::Enum || f.kind == FieldKind::Bool || f.kind == FieldKind::Signed128 ||
+         f.kind == FieldKind::Unsigned128;
 }
 
 }  // namespace

@@ -94,7 +94,75 @@ void merge_into(Json& out, const Json& extra) {
     if (!out.contains(k)) out[k] = v;
 }
 
+uint32_t id_value(const Json& value, const std::string& path) {
+  if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0))
+    throw Error("package field " + path + " must be a non-negative integer");
+  uint64_t v = value.get<uint64_t>();
+  if (v > UINT32_MAX) throw Error("package field " + path + " is too large");
+  return static_cast<uint32_t>(v);
+}
+
 }  // namespace
+
+ExportConfig export_config_from_json(const Json& value, const std::string& path) {
+  ExportConfig out;
+  if (value.is_null()) return out;
+  if (value.is_string()) {
+    const std::string& s = value.get_ref<const std::string&>();
+    if (s == "NoExport" || s == "no_export") out.kind = ExportConfig::Kind::NoExport;
+    else if (s == "Default" || s == "default") out.kind = ExportConfig::Kind::Default;
+    else throw Error("package field " + path + " is \"" + s + "\"; expected \"NoExport\", {\"btf_type_id\": N} or {\"custom_members\": [...]}");
+    return out;
+  }
+  if (value.is_object() && value.size() == 1) {
+    auto first = value.begin();
+    const std::string key = first.key();
+    const Json& inner = first.value();
+    std::string at = path + "." + key;
+    if (key == "btf_type_id" || key == "ExportUseBtf" || key == "export_use_btf") {
+      out.kind = ExportConfig::Kind::BtfTypeId;
+      out.btf_type_id = id_value(inner, at);
+      return out;
+    }
+    if (key == "custom_members" || key == "ExportUseCustomMembers" || key == "export_use_custom_members") {
+      out.kind = ExportConfig::Kind::CustomMembers;
+      if (!inner.is_array()) throw Error("package field " + at + " must be a list");
+      for (size_t i = 0; i < inner.size(); i++) {
+        std::string item = at + "[" + std::to_string(i) + "]";
+        const Json& m = inner[i];
+        if (!m.is_object()) throw Error("package field " + item + " must be an object");
+        auto name = m.find("name");
+        if (name == m.end() || !name->is_string()) throw Error("package field " + item + ".name must be a string");
+        if (!m.contains("offset")) throw Error("package is missing " + item + ".offset");
+        if (!m.contains("btf_type_id")) throw Error("package is missing " + item + ".btf_type_id");
+        out.members.push_back({name->get<std::string>(), id_value(m["offset"], item + ".offset"),
+                               id_value(m["btf_type_id"], item + ".btf_type_id")});
+      }
+      return out;
+    }
+  }
+  throw Error("package field " + path +
+              " must be \"NoExport\", {\"btf_type_id\": N} or {\"custom_members\": [{\"name\", \"offset\", "
+              "\"btf_type_id\"}, ...]}");
+}
+
+Json export_config_to_json(const ExportConfig& config) {
+  switch (config.kind) {
+    case ExportConfig::Kind::Default:
+      return nullptr;
+    case ExportConfig::Kind::NoExport:
+      return "NoExport";
+    case ExportConfig::Kind::BtfTypeId:
+      return Json{{"btf_type_id", config.btf_type_id}};
+    case ExportConfig::Kind::CustomMembers: {
+      Json members = Json::array();
+      for (const auto& m : config.members)
+        members.push_back({{"name", m.name}, {"offset", m.offset}, {"btf_type_id", m.btf_type_id}});
+      return Json{{"custom_members", std::move(members)}};
+    }
+  }
+  return nullptr;
+}
 
 void check_bpf_elf(std::string_view object, const std::string& what) {
   if (object.size() < sizeof(Elf64_Ehdr) || std::memcmp(object.data(), ELFMAG, SELFMAG) != 0)
@@ -126,6 +194,7 @@ Meta meta_from_json(const Json& meta_json) {
     });
     out.data_sections.push_back(std::move(section));
   });
+  size_t map_index = 0;
   skel.each("maps", [&](const Reader& m) {
     Map map;
     map.name = m.str("name", true);
@@ -133,7 +202,9 @@ Meta meta_from_json(const Json& meta_json) {
     if (map.ident.empty()) map.ident = map.name;
     map.mmaped = m.boolean("mmaped", false);
     map.sample = m.any("sample");
-    map.extra = m.rest({"name", "ident", "mmaped", "sample"});
+    map.export_config = export_config_from_json(
+        m.any("export_config"), "meta.bpf_skel.maps[" + std::to_string(map_index++) + "].export_config");
+    map.extra = m.rest({"name", "ident", "mmaped", "sample", "export_config"});
     out.maps.push_back(std::move(map));
   });
   skel.each("progs", [&](const Reader& p) {
@@ -157,7 +228,8 @@ Meta meta_from_json(const Json& meta_json) {
     out.export_types.push_back(std::move(type));
   });
   out.eunomia_version = meta.str("eunomia_version");
-  out.extra_meta = meta.rest({"bpf_skel", "export_types", "eunomia_version"});
+  out.enable_multiple_export_types = meta.boolean("enable_multiple_export_types", false);
+  out.extra_meta = meta.rest({"bpf_skel", "export_types", "eunomia_version", "enable_multiple_export_types"});
   return out;
 }
 
@@ -183,6 +255,7 @@ Json meta_to_json(const Meta& meta) {
     if (m.mmaped) map["mmaped"] = true;
     if (!m.sample.is_null()) map["sample"] = m.sample;
     merge_into(map, m.extra);
+    if (Json config = export_config_to_json(m.export_config); !config.is_null()) map["export_config"] = std::move(config);
     maps.push_back(std::move(map));
   }
   skel["maps"] = std::move(maps);
@@ -209,6 +282,7 @@ Json meta_to_json(const Meta& meta) {
   }
   Json out = {{"bpf_skel", std::move(skel)}, {"export_types", std::move(types)},
               {"eunomia_version", meta.eunomia_version}};
+  if (meta.enable_multiple_export_types) out["enable_multiple_export_types"] = true;
   merge_into(out, meta.extra_meta);
   return out;
 }

@@ -59,22 +59,84 @@ enum bpf_perf_event_ret on_perf_record(void* ctx, int, struct perf_event_header*
   return LIBBPF_PERF_EVENT_CONT;
 }
 
-// The struct a map carries: our "event_type" key (ecc), else eunomia's
+// How the events of a map are printed, decided once per map.
+struct EventPlan {
+  enum class Choice { Print, NotExported, Undecodable } choice = Choice::Undecodable;
+  btf::RenderPlan plan;
+  std::string why;  // Undecodable: the warning
+};
+
+// The struct a map carries by name: our "event_type" key (ecc), else eunomia's
 // export_types (the first one, as the reference does).
-std::string event_type_name(const package::Meta& meta, const std::string& map_name) {
-  for (const auto& m : meta.maps)
-    if (m.name == map_name && m.extra.is_object())
-      if (auto it = m.extra.find("event_type"); it != m.extra.end() && it->is_string()) return it->get<std::string>();
+std::string event_type_name(const package::Map* map, const package::Meta& meta) {
+  if (map && map->extra.is_object())
+    if (auto it = map->extra.find("event_type"); it != map->extra.end() && it->is_string())
+      return it->get<std::string>();
   if (!meta.export_types.empty()) return "struct " + meta.export_types.front().name;
   return {};
+}
+
+// The reference's choice (eunomia-bpf with meta.enable_multiple_export_types,
+// see package::ExportConfig): each map's export_config names a BTF type id of
+// the object, or a list of members at offsets with their BTF types, or says
+// "NoExport". Without the switch, or for a map with no export_config, the
+// type is chosen by name as before: our event_type, else export_types[0].
+EventPlan choose_event_plan(const struct btf* btf, const package::Meta& meta, const std::string& map_name) {
+  const package::Map* map = nullptr;
+  for (const auto& m : meta.maps)
+    if (m.name == map_name) map = &m;
+  EventPlan out;
+  using Kind = package::ExportConfig::Kind;
+  const package::ExportConfig* config =
+      meta.enable_multiple_export_types && map && map->export_config.kind != Kind::Default ? &map->export_config
+                                                                                            : nullptr;
+  if (config && config->kind == Kind::NoExport) {
+    out.choice = EventPlan::Choice::NotExported;
+    return out;
+  }
+  if (config && !btf) {
+    out.why = fmt::format("map '{}' names its event type by BTF type id, but the object has no BTF: its events "
+                          "are not printed", map_name);
+    return out;
+  }
+  try {
+    if (config && config->kind == Kind::BtfTypeId) {
+      out.plan = btf::build_render_plan(btf, config->btf_type_id);
+    } else if (config && config->kind == Kind::CustomMembers) {
+      std::vector<btf::MemberSpec> members;
+      for (const auto& m : config->members) members.push_back({m.name, m.offset, m.btf_type_id});
+      out.plan = btf::build_members_plan(btf, "the custom members of map '" + map_name + "'", members);
+    } else {
+      std::string type_name = event_type_name(map, meta);
+      uint32_t id = btf && !type_name.empty() ? btf::find_type_by_name(btf, type_name) : 0;
+      if (type_name.empty()) {
+        out.why = fmt::format("no event type is known for map '{}': its events are not printed (ecc finds the "
+                              "struct a program sends; for other packages name it in export_types)",
+                              map_name);
+        return out;
+      }
+      if (id == 0) {
+        out.why = fmt::format("event type {} of map '{}' is not in the object's BTF: its events are not printed",
+                              type_name, map_name);
+        return out;
+      }
+      out.plan = btf::build_render_plan(btf, id);
+    }
+  } catch (const std::exception& e) {
+    out.why = fmt::format("{} of map '{}': {}: its events are not printed",
+                          config ? "export_config" : "the event type", map_name, e.what());
+    return out;
+  }
+  out.choice = EventPlan::Choice::Print;
+  return out;
 }
 
 void report_unknown_fields(const btf::RenderPlan& plan, const std::vector<btf::FieldPlan>& fields,
                            const std::string& path) {
   for (const auto& f : fields) {
     if (f.kind == btf::FieldKind::Unknown)
-      warn(fmt::format("field {}{} of {} has a type ecli cannot decode ({}); it is shown as hex bytes", path, f.name,
-                       plan.type_name, f.c_type));
+      warn(fmt::format("field {}{} of {} has a type ecli cannot decode ({}); it is shown as {}", path, f.name,
+                       plan.type_name, f.c_type, f.size ? "hex bytes" : "?"));
     if (f.kind == btf::FieldKind::Struct) report_unknown_fields(plan, f.members, path + f.name + ".");
   }
 }
@@ -89,21 +151,16 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
   bpf_object__for_each_map(map, object.get()) {
     auto type = bpf_map__type(map);
     if (type != BPF_MAP_TYPE_RINGBUF && type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) continue;
+    EventPlan chosen = choose_event_plan(btf, meta, bpf_map__name(map));
+    if (chosen.choice == EventPlan::Choice::NotExported) continue;  // "NoExport": not read, not printed
     Stream stream;
     stream.map_name = bpf_map__name(map);
     output::StreamFormat format;
     format.name = stream.map_name;
-    std::string type_name = event_type_name(meta, stream.map_name);
-    uint32_t id = btf && !type_name.empty() ? btf::find_type_by_name(btf, type_name) : 0;
-    if (type_name.empty()) {
-      warn(fmt::format("no event type is known for map '{}': its events are not printed (ecc finds the struct "
-                       "a program sends; for other packages name it in export_types)",
-                       stream.map_name));
-    } else if (id == 0) {
-      warn(fmt::format("event type {} of map '{}' is not in the object's BTF: its events are not printed",
-                       type_name, stream.map_name));
+    if (chosen.choice == EventPlan::Choice::Undecodable) {
+      warn(chosen.why);
     } else {
-      format.plan = btf::build_render_plan(btf, id);
+      format.plan = std::move(chosen.plan);
       report_unknown_fields(format.plan, format.plan.fields, "");
       stream.decodable = true;
     }

@@ -1,7 +1,10 @@
 #pragma once
 // The typed event streams of a loaded object: every ring buffer and perf event
 // array, decoded with the render plan of the struct it carries and printed as
-// a table, JSON lines or CSV.
+// a table, JSON lines or CSV. Which struct: eunomia's export_config when the
+// package enables multiple export types (a BTF type id, custom members, or
+// "NoExport", which leaves the map unread), else our event_type, else the
+// first of export_types.
 //
 // While events flow, reading is driven by a timer rather than a wake-up per
 // event (DESIGN.md §7: a wake-up per event is what slows traced programs most):

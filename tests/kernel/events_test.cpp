@@ -222,7 +222,10 @@ TEST(Events, MissingExportTypeIsReportedOnceAndOtherStreamsPrint) {
   REQUIRE_ROOT();
   auto j = nlohmann::json::parse(read_text(test_package("two_streams")));
   for (auto& map : j["meta"]["bpf_skel"]["maps"])
-    if (map["name"] == "ring_events") map["event_type"] = "struct not_in_btf";
+    if (map["name"] == "ring_events") {
+      map["event_type"] = "struct not_in_btf";
+      map.erase("export_config");  // which, with enable_multiple_export_types, would name the type by id
+    }
   TempDir dir;
   write_text(dir / "package.json", j.dump());
   Trigger caller([] {
@@ -350,6 +353,184 @@ TEST(Events, LostPerfEventsAreReportedAndSummedUp) {
   for (auto& line : split_lines(ecli.out())) printed += !line.empty() && !line.starts_with("TIME");
   EXPECT_GT(lost, 0);
   EXPECT_EQ(printed + lost, 2001) << "printed " << printed << " lost " << lost;
+}
+
+}  // namespace
+}  // namespace ecli::test
+
+#include <bpf/btf.h>
+
+namespace ecli::test {
+namespace {
+
+// The BTF type ids of struct NAME and of its members, read from the object ecc
+// wrote beside the package.
+struct StructIds {
+  uint32_t id = 0;
+  std::map<std::string, uint32_t> members;  // member name -> BTF type id
+};
+
+StructIds struct_ids(const fs::path& object, const std::string& name) {
+  StructIds out;
+  std::unique_ptr<struct btf, decltype(&btf__free)> btf(btf__parse_elf(object.c_str(), nullptr), btf__free);
+  if (!btf) return out;
+  int id = btf__find_by_name_kind(btf.get(), name.c_str(), BTF_KIND_STRUCT);
+  if (id <= 0) return out;
+  out.id = static_cast<uint32_t>(id);
+  const btf_type* t = btf__type_by_id(btf.get(), id);
+  for (uint16_t i = 0; i < btf_vlen(t); i++)
+    out.members[btf__name_by_offset(btf.get(), btf_members(t)[i].name_off)] = btf_members(t)[i].type;
+  return out;
+}
+
+TEST(Events, SixteenByteIntegersPrintAsHex) {
+  REQUIRE_ROOT();
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"--json", "-d", "20", test_package("multi_export"), "--target", std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  ASSERT_TRUE(ecli.wait_stdout("\"stream\":\"wide_events\"")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  bool seen = false;
+  for (auto& j : json_lines(ecli.out())) {
+    if (j["stream"] != "wide_events") continue;
+    EXPECT_EQ(j["pid"], caller.pid());
+    EXPECT_EQ(j["big"], "0x123456789abcdeffedcba9876543210");  // unsigned __int128
+    EXPECT_EQ(j["negative"], "-0x5");                           // __int128
+    EXPECT_EQ(j["zero"], "0x0");
+    EXPECT_TRUE(j["comm"].is_string());
+    seen = true;
+  }
+  EXPECT_TRUE(seen) << ecli.out();
+  EXPECT_EQ(ecli.err().find("cannot decode"), std::string::npos) << ecli.err();
+}
+
+TEST(Events, SixteenByteIntegersInATable) {
+  REQUIRE_ROOT();
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"--fields", "pid,big,negative", "-d", "20", test_package("multi_export"), "--target",
+                         std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  ASSERT_TRUE(ecli.wait_stdout("-0x5")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  EXPECT_NE(ecli.out().find(fmt::format("{:<7} 0x123456789abcdeffedcba9876543210 -0x5", caller.pid())),
+            std::string::npos)
+      << ecli.out();
+}
+
+TEST(Events, EccWritesTheReferenceExportConfigForSeveralStreams) {
+  REQUIRE_ROOT();  // test_package compiles with the kernel's BTF
+  fs::path package = test_package("multi_export");
+  auto j = nlohmann::json::parse(read_text(package));
+  EXPECT_EQ(j["meta"]["enable_multiple_export_types"], true) << j["meta"].dump();
+  int with_config = 0;
+  for (auto& map : j["meta"]["bpf_skel"]["maps"]) {
+    if (!map.contains("event_type")) continue;
+    std::string type = map["event_type"];  // "struct wide_event"
+    StructIds ids = struct_ids(package.parent_path() / "multi_export.bpf.o", type.substr(type.find(' ') + 1));
+    ASSERT_NE(ids.id, 0u) << type;
+    EXPECT_EQ(map["export_config"], nlohmann::json({{"btf_type_id", ids.id}})) << map.dump();
+    with_config++;
+  }
+  EXPECT_EQ(with_config, 3);
+  // One stream needs no switch (the reference then decodes it with export_types[0]).
+  auto single = nlohmann::json::parse(read_text(test_package("short_event")));
+  EXPECT_FALSE(single["meta"].contains("enable_multiple_export_types")) << single["meta"].dump();
+}
+
+// A package as eunomia-bpf writes it with enable_multiple_export_types: no
+// event_type keys of ours; each map says in export_config which BTF type id
+// (wide_events), which members at which offsets (pair_events, only two of its
+// three fields), or "NoExport" (quiet_events). export_types[0] is quiet_event,
+// so a reader that ignored export_config would print the wrong fields.
+TEST(Events, ReferenceMultipleExportPackageDecodesEachStream) {
+  REQUIRE_ROOT();
+  fs::path built = test_package("multi_export");
+  fs::path object = built.parent_path() / "multi_export.bpf.o";
+  StructIds wide = struct_ids(object, "wide_event"), pair = struct_ids(object, "pair_event");
+  ASSERT_NE(wide.id, 0u);
+  ASSERT_NE(pair.id, 0u);
+  auto j = nlohmann::json::parse(read_text(built));
+  auto& meta = j["meta"];
+  meta["enable_multiple_export_types"] = true;
+  nlohmann::json types = nlohmann::json::array();
+  for (auto& t : meta["export_types"])
+    if (t["name"] == "quiet_event") types.insert(types.begin(), t);
+    else types.push_back(t);
+  meta["export_types"] = types;
+  ASSERT_EQ(meta["export_types"][0]["name"], "quiet_event");
+  for (auto& map : meta["bpf_skel"]["maps"]) {
+    map.erase("event_type");
+    map.erase("export_config");
+    if (map["name"] == "wide_events") map["export_config"] = {{"btf_type_id", wide.id}};
+    if (map["name"] == "pair_events")
+      map["export_config"] = {{"custom_members",
+                               {{{"name", "seq"}, {"offset", 0}, {"btf_type_id", pair.members["seq"]}},
+                                {{"name", "pid"}, {"offset", 12}, {"btf_type_id", pair.members["pid"]}}}}};
+    if (map["name"] == "quiet_events") map["export_config"] = "NoExport";
+  }
+  TempDir dir;
+  write_text(dir / "package.json", j.dump(2));
+  Trigger caller([] {
+    getppid();
+    getppid();
+  });
+  pid_t pid = caller.pid();
+  Process ecli(ecli_run({"--json", "-d", "20", (dir / "package.json").string(), "--target", std::to_string(pid)}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  caller.wait();
+  ASSERT_TRUE(ecli.wait_stdout("\"seq\":2")) << ecli.out() << ecli.err();
+  ASSERT_TRUE(ecli.wait_stdout("-0x5")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  int wide_rows = 0, pair_rows = 0;
+  for (auto& e : json_lines(ecli.out())) {
+    if (e["stream"] == "wide_events") {
+      EXPECT_EQ(e["pid"], pid);
+      EXPECT_EQ(e["big"], "0x123456789abcdeffedcba9876543210");
+      EXPECT_EQ(e["negative"], "-0x5");
+      wide_rows++;
+    } else {
+      ASSERT_EQ(e["stream"], "pair_events") << e.dump();  // never quiet_events
+      std::vector<std::string> keys;
+      for (auto& [k, v] : e.items()) keys.push_back(k);
+      EXPECT_EQ(keys, (std::vector<std::string>{"pid", "seq", "stream", "time"})) << e.dump();  // no delta
+      EXPECT_EQ(e["pid"], pid);
+      pair_rows++;
+    }
+  }
+  EXPECT_EQ(wide_rows, 2) << ecli.out();
+  EXPECT_EQ(pair_rows, 2) << ecli.out();
+  EXPECT_EQ(ecli.err().find("quiet_events"), std::string::npos) << ecli.err();  // not exported is not an error
+  EXPECT_EQ(ecli.err().find("not printed"), std::string::npos) << ecli.err();
+}
+
+TEST(Events, ExportConfigNamingATypeNotInBtfStopsOnlyThatStream) {
+  REQUIRE_ROOT();
+  auto j = nlohmann::json::parse(read_text(test_package("multi_export")));
+  j["meta"]["enable_multiple_export_types"] = true;
+  for (auto& map : j["meta"]["bpf_skel"]["maps"])
+    if (map["name"] == "wide_events") map["export_config"] = {{"btf_type_id", 99999}};
+  TempDir dir;
+  write_text(dir / "package.json", j.dump());
+  Trigger caller([] { getppid(); });
+  Process ecli(ecli_run({"--json", "-d", "20", (dir / "package.json").string(), "--target",
+                         std::to_string(caller.pid())}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  caller.wait();
+  ASSERT_TRUE(ecli.wait_stdout("quiet_events")) << ecli.out() << ecli.err();
+  ASSERT_TRUE(ecli.wait_stdout("pair_events")) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  EXPECT_NE(ecli.err().find("export_config of map 'wide_events': type id 99999 is not in the object's BTF"),
+            std::string::npos)
+      << ecli.err();
+  EXPECT_EQ(ecli.out().find("wide_events"), std::string::npos) << ecli.out();
 }
 
 }  // namespace

@@ -240,18 +240,192 @@ TEST(EventFormat, ShortEventsReadAsZeros) {
 
 TEST(EventFormat, TypesTheDecoderDoesNotKnowPrintAsHex) {
   std::unique_ptr<struct btf, decltype(&btf__free)> b(btf__new_empty(), btf__free);
-  int wide = btf__add_int(b.get(), "__int128", 16, BTF_INT_SIGNED);
+  int wide = btf__add_float(b.get(), "long double", 16);
   int id = btf__add_struct(b.get(), "wide_event", 16);
   btf__add_field(b.get(), "value", wide, 0, 0);
   std::vector<StreamFormat> streams(1);
   streams[0].plan = btf::build_render_plan(b.get(), id);
   ASSERT_EQ(streams[0].plan.fields[0].kind, btf::FieldKind::Unknown);
-  EXPECT_EQ(streams[0].plan.fields[0].c_type, "__int128");
+  EXPECT_EQ(streams[0].plan.fields[0].c_type, "long double");
   choose_columns(streams, {});
   uint8_t data[16] = {0x01, 0xab};
   Buffer out;
   EventWriter(Format::Json, streams).row(out, "00:00:00", 0, data, sizeof data);
   EXPECT_EQ(fmt::to_string(out), "{\"time\":\"00:00:00\",\"value\":\"0x01ab0000000000000000000000000000\"}\n");
+}
+
+// struct wide { unsigned __int128 u; __int128 s; __int128 min; unsigned __int128 zero; int after; }
+struct WideFixture {
+  std::unique_ptr<struct btf, decltype(&btf__free)> btf{btf__new_empty(), btf__free};
+  uint32_t root = 0;
+  std::string data = std::string(68, '\0');
+  WideFixture() {
+    struct btf* b = btf.get();
+    int u128 = btf__add_int(b, "unsigned __int128", 16, 0);
+    int s128 = btf__add_int(b, "__int128", 16, BTF_INT_SIGNED);
+    int s32 = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+    root = btf__add_struct(b, "wide", 68);
+    btf__add_field(b, "u", u128, 0, 0);
+    btf__add_field(b, "s", s128, 128, 0);
+    btf__add_field(b, "min", s128, 256, 0);
+    btf__add_field(b, "zero", u128, 384, 0);
+    btf__add_field(b, "after", s32, 512, 0);
+    unsigned __int128 u = (static_cast<unsigned __int128>(0x0123456789abcdefULL) << 64) | 0xfedcba9876543210ULL;
+    __int128 s = -5;
+    unsigned __int128 min = static_cast<unsigned __int128>(1) << 127;
+    int32_t after = 42;
+    std::memcpy(data.data(), &u, 16);
+    std::memcpy(data.data() + 16, &s, 16);
+    std::memcpy(data.data() + 32, &min, 16);
+    std::memcpy(data.data() + 64, &after, 4);
+  }
+  std::string row(Format format) const {
+    std::vector<StreamFormat> streams(1);
+    streams[0].plan = btf::build_render_plan(btf.get(), root);
+    choose_columns(streams, {});
+    Buffer out;
+    EventWriter writer(format, streams);
+    writer.header(out);
+    writer.row(out, "00:00:00", 0, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    return fmt::to_string(out);
+  }
+};
+
+TEST(EventFormat, SixteenByteIntegersPlanAsTheirOwnKind) {
+  WideFixture f;
+  btf::RenderPlan plan = btf::build_render_plan(f.btf.get(), f.root);
+  ASSERT_EQ(plan.fields.size(), 5u);
+  EXPECT_EQ(plan.fields[0].kind, btf::FieldKind::Unsigned128);
+  EXPECT_EQ(plan.fields[1].kind, btf::FieldKind::Signed128);
+  EXPECT_EQ(plan.fields[0].size, 16u);
+}
+
+TEST(EventFormat, SixteenByteIntegersPrintAsHexInJson) {
+  auto j = nlohmann::json::parse(WideFixture().row(Format::Json));
+  EXPECT_EQ(j["u"], "0x123456789abcdeffedcba9876543210");
+  EXPECT_EQ(j["s"], "-0x5");
+  EXPECT_EQ(j["min"], "-0x80000000000000000000000000000000");
+  EXPECT_EQ(j["zero"], "0x0");
+  EXPECT_EQ(j["after"], 42);
+}
+
+TEST(EventFormat, SixteenByteIntegersPrintTheSameInTableAndCsv) {
+  std::string table = WideFixture().row(Format::Table);
+  EXPECT_NE(table.find(" 0x123456789abcdeffedcba9876543210 -0x5"), std::string::npos) << table;
+  EXPECT_NE(table.find(" -0x80000000000000000000000000000000 0x0"), std::string::npos) << table;
+  EXPECT_TRUE(table.ends_with(" 42\n")) << table;
+  std::string csv = WideFixture().row(Format::Csv);
+  EXPECT_EQ(csv, "time,u,s,min,zero,after\n00:00:00,0x123456789abcdeffedcba9876543210,-0x5,"
+                 "-0x80000000000000000000000000000000,0x0,42\n");
+}
+
+TEST(EventFormat, SixteenByteBitfieldsKeepEveryBit) {
+  std::unique_ptr<struct btf, decltype(&btf__free)> b(btf__new_empty(), btf__free);
+  int u128 = btf__add_int(b.get(), "unsigned __int128", 16, 0);
+  int s128 = btf__add_int(b.get(), "__int128", 16, BTF_INT_SIGNED);
+  int u64 = btf__add_int(b.get(), "unsigned long long", 8, 0);
+  int id = btf__add_struct(b.get(), "bits", 32);
+  btf__add_field(b.get(), "low", u64, 0, 4);
+  btf__add_field(b.get(), "straddle", u64, 4, 64);     // bits 4..67
+  btf__add_field(b.get(), "wide", u128, 68, 100);      // bits 68..167
+  btf__add_field(b.get(), "negative", s128, 168, 8);   // bits 168..175
+  std::vector<StreamFormat> streams(1);
+  streams[0].plan = btf::build_render_plan(b.get(), id);
+  choose_columns(streams, {});
+  uint8_t data[32] = {};
+  unsigned __int128 packed = 0;
+  packed |= static_cast<unsigned __int128>(0xf);                    // low = 15
+  packed |= static_cast<unsigned __int128>(~0ull) << 4;             // straddle = all ones
+  std::memcpy(data, &packed, 16);
+  unsigned __int128 wide = (static_cast<unsigned __int128>(1) << 99) | 1;  // wide: top and bottom bit
+  // wide starts at bit 68: byte 8, bit 4.
+  unsigned __int128 shifted_lo = wide << 4;
+  uint8_t tail[24] = {};
+  std::memcpy(tail, &shifted_lo, 16);
+  tail[16] = static_cast<uint8_t>(wide >> 124);
+  for (int i = 0; i < 20; i++) data[8 + i] |= tail[i];
+  data[21] = 0xfe;  // negative = -2 at bits 168..175
+  Buffer out;
+  EventWriter(Format::Json, streams).row(out, "00:00:00", 0, data, sizeof data);
+  auto j = nlohmann::json::parse(fmt::to_string(out));
+  EXPECT_EQ(j["low"], 15);
+  EXPECT_EQ(j["straddle"], 18446744073709551615ull);
+  EXPECT_EQ(j["wide"], "0x8000000000000000000000001");
+  EXPECT_EQ(j["negative"], "-0x2");
+}
+
+TEST(EventFormat, AFieldThatCannotBeDecodedPrintsAPlaceholderAndTheRowGoesOn) {
+  WideFixture f;
+  std::vector<StreamFormat> streams(1);
+  streams[0].plan = btf::build_render_plan(f.btf.get(), f.root);
+  // Malformed plans: a field past the end of the event, and an array without an element plan.
+  btf::FieldPlan outside = streams[0].plan.fields[4];
+  outside.name = "outside";
+  outside.offset = 1000;
+  btf::FieldPlan broken;
+  broken.name = "broken";
+  broken.kind = btf::FieldKind::Array;
+  broken.count = 2;
+  broken.size = 8;
+  streams[0].plan.fields.insert(streams[0].plan.fields.begin(), outside);
+  streams[0].plan.fields.insert(streams[0].plan.fields.begin() + 1, broken);
+  choose_columns(streams, {});
+  const auto* data = reinterpret_cast<const uint8_t*>(f.data.data());
+  Buffer out;
+  EventWriter(Format::Json, streams).row(out, "00:00:00", 0, data, f.data.size());
+  auto j = nlohmann::json::parse(fmt::to_string(out));
+  EXPECT_TRUE(j["outside"].is_null()) << fmt::to_string(out);
+  EXPECT_TRUE(j["broken"].is_null()) << fmt::to_string(out);
+  EXPECT_EQ(j["after"], 42);
+  out.clear();
+  EventWriter(Format::Table, streams).row(out, "00:00:00", 0, data, f.data.size());
+  EXPECT_TRUE(fmt::to_string(out).starts_with("00:00:00 ?       ?      0x123")) << fmt::to_string(out);
+  EXPECT_TRUE(fmt::to_string(out).ends_with(" 42\n")) << fmt::to_string(out);
+  out.clear();
+  EventWriter(Format::Csv, streams).row(out, "00:00:00", 0, data, f.data.size());
+  EXPECT_TRUE(fmt::to_string(out).starts_with("00:00:00,?,?,0x123")) << fmt::to_string(out);
+}
+
+TEST(EventFormat, LargeShortEventsArePaddedWholly) {
+  // Larger than any fixed scratch buffer: the last field is still read as zero, not past the record.
+  std::unique_ptr<struct btf, decltype(&btf__free)> b(btf__new_empty(), btf__free);
+  int u8 = btf__add_int(b.get(), "unsigned char", 1, 0);
+  int s32 = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+  int blob = btf__add_array(b.get(), s32, u8, 8192);
+  int id = btf__add_struct(b.get(), "big", 8196);
+  btf__add_field(b.get(), "first", s32, 0, 0);
+  btf__add_field(b.get(), "blob", blob, 32, 0);
+  std::vector<StreamFormat> streams(1);
+  streams[0].plan = btf::build_render_plan(b.get(), id);
+  choose_columns(streams, {"first"});
+  int32_t first = 7;
+  Buffer out;
+  EventWriter(Format::Json, streams).row(out, "00:00:00", 0, reinterpret_cast<const uint8_t*>(&first), 4);
+  EXPECT_EQ(fmt::to_string(out), "{\"time\":\"00:00:00\",\"first\":7}\n");
+}
+
+TEST(RenderPlan, CustomMembersAreThoseMembersAtTheirOffsets) {
+  Fixture f;
+  uint32_t u32 = btf__find_by_name_kind(f.btf.get(), "unsigned int", BTF_KIND_INT), comm = 0;
+  const btf_type* root = btf__type_by_id(f.btf.get(), f.root);
+  for (uint16_t i = 0; i < btf_vlen(root); i++)
+    if (std::string(btf__name_by_offset(f.btf.get(), btf_members(root)[i].name_off)) == "comm")
+      comm = btf_members(root)[i].type;
+  ASSERT_GT(u32, 0u);
+  ASSERT_GT(comm, 0u);
+  btf::RenderPlan plan = btf::build_members_plan(f.btf.get(), "custom", {{"name", 33, comm}, {"count", 12, u32}});
+  EXPECT_EQ(plan.size, 41u);  // the end of comm
+  ASSERT_EQ(plan.fields.size(), 2u);
+  EXPECT_EQ(plan.fields[0].kind, btf::FieldKind::String);
+  EXPECT_EQ(plan.fields[1].offset, 12u);
+  std::vector<StreamFormat> streams(1);
+  streams[0].plan = plan;
+  choose_columns(streams, {});
+  std::string d = bytes();
+  Buffer out;
+  EventWriter(Format::Json, streams).row(out, "00:00:00", 0, reinterpret_cast<const uint8_t*>(d.data()), d.size());
+  EXPECT_EQ(fmt::to_string(out), "{\"time\":\"00:00:00\",\"name\":\"bash\",\"count\":4000000000}\n");
+  EXPECT_THROW(btf::build_members_plan(f.btf.get(), "custom", {{"bad", 0, 9999}}), Error);
 }
 
 TEST(EventFormat, UnknownFieldInFieldsIsAnError) {

@@ -170,6 +170,89 @@ TEST(Package, AcceptsUncompressedObject) {
   EXPECT_EQ(parse_package(j.dump()).object, fake_bpf_object());
 }
 
+// Three event maps in eunomia's multiple-export form, one of each kind.
+Package multi_export_package() {
+  Package p = sample_package();
+  p.meta.enable_multiple_export_types = true;
+  Map by_id{"events", "events", false, nullptr, {{"event_type", "struct event"}}};
+  by_id.export_config.kind = ExportConfig::Kind::BtfTypeId;
+  by_id.export_config.btf_type_id = 7;
+  Map custom{"pairs", "pairs", false, nullptr, Json::object()};
+  custom.export_config.kind = ExportConfig::Kind::CustomMembers;
+  custom.export_config.members = {{"pid", 0, 3}, {"comm", 4, 9}};
+  Map quiet{"quiet", "quiet", false, nullptr, Json::object()};
+  quiet.export_config.kind = ExportConfig::Kind::NoExport;
+  p.meta.maps.push_back(by_id);
+  p.meta.maps.push_back(custom);
+  p.meta.maps.push_back(quiet);
+  return p;
+}
+
+TEST(Package, WritesExportConfigAsTheReferenceDoes) {
+  Json j = Json::parse(write_package(multi_export_package()));
+  EXPECT_EQ(j["meta"]["enable_multiple_export_types"], true);
+  const Json& maps = j["meta"]["bpf_skel"]["maps"];
+  EXPECT_FALSE(maps[0].contains("export_config"));  // Default: no key
+  EXPECT_EQ(maps[1]["event_type"], "struct event");
+  EXPECT_EQ(maps[1]["export_config"], Json::parse(R"({"btf_type_id": 7})"));
+  EXPECT_EQ(maps[2]["export_config"], Json::parse(R"({"custom_members": [{"name": "pid", "offset": 0, "btf_type_id": 3},
+                                                                         {"name": "comm", "offset": 4, "btf_type_id": 9}]})"));
+  EXPECT_EQ(maps[3]["export_config"], "NoExport");
+  // Without several streams the switch is not written at all.
+  EXPECT_FALSE(Json::parse(write_package(sample_package()))["meta"].contains("enable_multiple_export_types"));
+}
+
+TEST(Package, ExportConfigRoundTrips) {
+  Package original = multi_export_package();
+  Package again = parse_package(write_package(original));
+  EXPECT_EQ(meta_to_json(again.meta), meta_to_json(original.meta));
+  EXPECT_TRUE(again.meta.enable_multiple_export_types);
+  ASSERT_EQ(again.meta.maps.size(), 4u);
+  EXPECT_EQ(again.meta.maps[0].export_config.kind, ExportConfig::Kind::Default);
+  EXPECT_EQ(again.meta.maps[1].export_config.kind, ExportConfig::Kind::BtfTypeId);
+  EXPECT_EQ(again.meta.maps[1].export_config.btf_type_id, 7u);
+  EXPECT_EQ(again.meta.maps[1].extra["event_type"], "struct event");
+  EXPECT_FALSE(again.meta.maps[1].extra.contains("export_config"));  // modelled, not kept twice
+  ASSERT_EQ(again.meta.maps[2].export_config.kind, ExportConfig::Kind::CustomMembers);
+  ASSERT_EQ(again.meta.maps[2].export_config.members.size(), 2u);
+  EXPECT_EQ(again.meta.maps[2].export_config.members[1].name, "comm");
+  EXPECT_EQ(again.meta.maps[2].export_config.members[1].offset, 4u);
+  EXPECT_EQ(again.meta.maps[2].export_config.members[1].btf_type_id, 9u);
+  EXPECT_EQ(again.meta.maps[3].export_config.kind, ExportConfig::Kind::NoExport);
+}
+
+TEST(Package, ReadsSerdeSpellingsOfExportConfig) {
+  Json j = Json::parse(write_package(multi_export_package()));
+  j["meta"]["bpf_skel"]["maps"][0]["export_config"] = "Default";
+  j["meta"]["bpf_skel"]["maps"][1]["export_config"] = {{"ExportUseBtf", 11}};
+  j["meta"]["bpf_skel"]["maps"][2]["export_config"] = {
+      {"ExportUseCustomMembers", {{{"name", "x"}, {"offset", 8}, {"btf_type_id", 2}}}}};
+  j["meta"]["bpf_skel"]["maps"][3]["export_config"] = "no_export";
+  Package p = parse_package(j.dump());
+  EXPECT_EQ(p.meta.maps[0].export_config.kind, ExportConfig::Kind::Default);
+  EXPECT_EQ(p.meta.maps[1].export_config.btf_type_id, 11u);
+  ASSERT_EQ(p.meta.maps[2].export_config.members.size(), 1u);
+  EXPECT_EQ(p.meta.maps[2].export_config.members[0].offset, 8u);
+  EXPECT_EQ(p.meta.maps[3].export_config.kind, ExportConfig::Kind::NoExport);
+}
+
+TEST(Package, RejectsMalformedExportConfig) {
+  Json j = Json::parse(write_package(multi_export_package()));
+  j["meta"]["bpf_skel"]["maps"][1]["export_config"] = {{"btf_type_id", "seven"}};
+  EXPECT_EQ(error_of(j.dump()), "package field meta.bpf_skel.maps[1].export_config.btf_type_id must be a non-negative integer");
+  j["meta"]["bpf_skel"]["maps"][1]["export_config"] = {{"custom_members", {{{"name", "x"}, {"btf_type_id", 2}}}}};
+  EXPECT_EQ(error_of(j.dump()), "package is missing meta.bpf_skel.maps[1].export_config.custom_members[0].offset");
+  j["meta"]["bpf_skel"]["maps"][1]["export_config"] = "Sometimes";
+  EXPECT_NE(error_of(j.dump()).find("package field meta.bpf_skel.maps[1].export_config is \"Sometimes\""),
+            std::string::npos);
+  j["meta"]["bpf_skel"]["maps"][1]["export_config"] = 3;
+  EXPECT_NE(error_of(j.dump()).find("package field meta.bpf_skel.maps[1].export_config must be \"NoExport\""),
+            std::string::npos);
+  j["meta"]["bpf_skel"]["maps"][1]["export_config"] = {{"btf_type_id", 1}};
+  j["meta"]["enable_multiple_export_types"] = "yes";
+  EXPECT_EQ(error_of(j.dump()), "package field meta.enable_multiple_export_types must be true or false");
+}
+
 TEST(Codec, Base64RoundTripsEveryLength) {
   std::string bytes;
   for (int i = 0; i < 300; i++) {

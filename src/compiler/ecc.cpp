@@ -117,9 +117,31 @@ void merge_docs(package::Meta& meta, const SourceDocs& docs) {
     map.extra = std::move(a);
   }
   for (auto& prog : meta.progs) prog.extra = annotations_for(docs.functions, prog.name);
-  // Our addition to the format: which struct each event map carries.
-  for (auto& map : meta.maps)
-    if (auto it = docs.event_types.find(map.name); it != docs.event_types.end()) map.extra["event_type"] = it->second;
+  // Which struct each event map carries: our "event_type" key, and the same in
+  // the reference's form (export_config {"btf_type_id": id}, the id in this
+  // object's BTF as describe_object recorded it in export_types), which the
+  // reference reads when meta.enable_multiple_export_types is true. With one
+  // stream it needs no switch: it decodes that stream with export_types[0].
+  auto export_type_id = [&](const std::string& type) -> uint32_t {
+    std::string name = type;
+    for (std::string_view prefix : {"struct ", "union "})
+      if (name.starts_with(prefix)) name = name.substr(prefix.size());
+    for (const auto& t : meta.export_types)
+      if (t.name == name) return t.type_id;
+    return 0;
+  };
+  size_t streams = 0;
+  for (auto& map : meta.maps) {
+    auto it = docs.event_types.find(map.name);
+    if (it == docs.event_types.end()) continue;
+    map.extra["event_type"] = it->second;
+    if (uint32_t id = export_type_id(it->second)) {
+      map.export_config.kind = package::ExportConfig::Kind::BtfTypeId;
+      map.export_config.btf_type_id = id;
+      streams++;
+    }
+  }
+  meta.enable_multiple_export_types = streams > 1;
   // The comment on the license variable documents the whole tool.
   for (const char* license : {"LICENSE", "_license", "__license", "license"}) {
     auto it = docs.variables.find(license);

@@ -32,6 +32,14 @@ std::string function_event(const std::string& fn, bool entry) {
   return fmt::format("{} of {}", entry ? "entry" : "return", fn);
 }
 
+// Per-syscall tracepoints (sys_enter_openat) are the syscall's entry and exit,
+// whatever mechanism names them.
+std::string tracepoint_event(const std::string& name) {
+  if (name.starts_with("sys_enter_")) return fmt::format("syscall {} entry", name.substr(10));
+  if (name.starts_with("sys_exit_")) return fmt::format("syscall {} exit", name.substr(9));
+  return "tracepoint " + name;
+}
+
 // Text functions of the kernel and its modules, read once, for kprobe targets.
 const std::unordered_set<std::string>& kernel_functions() {
   static const std::unordered_set<std::string> functions = [] {
@@ -66,8 +74,8 @@ std::optional<Hook> hook_of(const std::string& section) {
   std::string target = section.substr(slash + 1);
   if (kind == "fentry" || kind == "fentry.s") return Hook{function_event(target, true), 0};
   if (kind == "fexit" || kind == "fexit.s") return Hook{function_event(target, false), 0};
-  if (kind == "tp_btf") return Hook{"tracepoint " + target, 1};
-  if (kind == "raw_tp" || kind == "raw_tracepoint") return Hook{"tracepoint " + target, 2};
+  if (kind == "tp_btf") return Hook{tracepoint_event(target), 1};
+  if (kind == "raw_tp" || kind == "raw_tracepoint") return Hook{tracepoint_event(target), 2};
   if (kind == "ksyscall") return Hook{fmt::format("syscall {} entry", target), 3};
   if (kind == "kretsyscall") return Hook{fmt::format("syscall {} exit", target), 3};
   if (kind == "kprobe" || kind == "kretprobe") {
@@ -77,12 +85,7 @@ std::optional<Hook> hook_of(const std::string& section) {
   if (kind == "tp" || kind == "tracepoint") {
     size_t cut = target.find('/');
     if (cut == std::string::npos) return std::nullopt;
-    std::string category = target.substr(0, cut), name = target.substr(cut + 1);
-    if (category == "syscalls" && name.starts_with("sys_enter_"))
-      return Hook{fmt::format("syscall {} entry", name.substr(10)), 5};
-    if (category == "syscalls" && name.starts_with("sys_exit_"))
-      return Hook{fmt::format("syscall {} exit", name.substr(9)), 5};
-    return Hook{"tracepoint " + name, 5};
+    return Hook{tracepoint_event(target.substr(cut + 1)), 5};
   }
   return std::nullopt;
 }

@@ -1,7 +1,9 @@
 // Test program in the libbpf-tools style: a working tracepoint next to
 // programs that user space would retarget or switch off (a placeholder
 // fentry/dummy_*, a kprobe without a function, a tracepoint this kernel
-// lacks). ecli switches those off and runs the rest.
+// lacks). ecli switches those off and runs the rest. The raw_tp version of
+// the getppid hook loads but cannot attach (per-syscall tracepoints are not
+// raw tracepoints): the tracepoint version takes its place.
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -18,8 +20,7 @@ struct {
     __uint(max_entries, 64 * 1024);
 } events SEC(".maps");
 
-SEC("tp/syscalls/sys_enter_getppid")
-int getppid_entry(void *ctx)
+static __always_inline int emit(void)
 {
     pid_t pid = bpf_get_current_pid_tgid() >> 32;
     struct event *e;
@@ -33,6 +34,18 @@ int getppid_entry(void *ctx)
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     bpf_ringbuf_submit(e, 0);
     return 0;
+}
+
+SEC("raw_tp/sys_enter_getppid")
+int getppid_raw(void *ctx)
+{
+    return emit();
+}
+
+SEC("tp/syscalls/sys_enter_getppid")
+int getppid_entry(void *ctx)
+{
+    return emit();
 }
 
 SEC("fentry/dummy_fentry")

@@ -175,7 +175,13 @@ TEST(Alternatives, PlaceholdersAndMissingTracepointsAreSwitchedOffAndTheRestRuns
             std::string::npos)
       << err;
   EXPECT_NE(err.find("skipped retargeted_kprobe (SEC(\"kprobe\")): "), std::string::npos) << err;
+  EXPECT_NE(err.find("skipped getppid_raw (SEC(\"raw_tp/sys_enter_getppid\")): raw tracepoint sys_enter_getppid does "
+                     "not exist on this kernel; 'getppid_entry' (SEC(\"tp/syscalls/sys_enter_getppid\")) covers the "
+                     "syscall getppid entry instead"),
+            std::string::npos)
+      << err;
   EXPECT_NE(err.find("attached getppid_entry"), std::string::npos) << err;
+  EXPECT_EQ(json_lines(ecli.out()).size(), 1u) << ecli.out();  // one version ran
 }
 
 TEST(Alternatives, NothingThatCanRunIsAnErrorNamingEveryReason) {

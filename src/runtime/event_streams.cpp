@@ -216,6 +216,10 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
   }
   to_terminal_ = isatty(STDOUT_FILENO);
   next_drain_ = Clock::now();
+}
+
+void EventStreams::print_header() {
+  if (!writer_) return;
   writer_->header(out_);
   flush(true);
 }
@@ -243,7 +247,20 @@ void EventStreams::on_event(size_t stream, const void* data, size_t size) {
                      s.map_name, size, plan.type_name, plan.size));
   }
   if (out_.size() == 0) oldest_unflushed_ = Clock::now();
-  writer_->row(out_, time_, stream, static_cast<const uint8_t*>(data), size);
+  // Fields that cannot be decoded already print placeholders; this is the last
+  // guard, since nothing may be thrown through libbpf's C callbacks: a row that
+  // still fails is dropped, said once, and the run goes on.
+  size_t before = out_.size();
+  try {
+    writer_->row(out_, time_, stream, static_cast<const uint8_t*>(data), size);
+  } catch (const std::exception& e) {
+    out_.resize(before);
+    if (!s.warned_failed) {
+      s.warned_failed = true;
+      warn(fmt::format("an event from map '{}' could not be printed ({}); such events are skipped", s.map_name,
+                       e.what()));
+    }
+  }
 }
 
 // Level-triggered and one-shot: an event that arrived before arming makes it

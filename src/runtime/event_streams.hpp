@@ -35,6 +35,8 @@ struct StreamOptions {
 class EventStreams {
  public:
   EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options);
+  // The table header (CSV: the header row); once the programs are attached for good.
+  void print_header();
   ~EventStreams();
   EventStreams(const EventStreams&) = delete;
   EventStreams& operator=(const EventStreams&) = delete;
@@ -68,6 +70,7 @@ class EventStreams {
     std::string map_name;
     bool decodable = false;
     bool warned_short = false;
+    bool warned_failed = false;
     uint64_t lost = 0;
     uint64_t lost_reported = 0;
   };

@@ -1,20 +1,109 @@
 #include "compiler/clang_driver.hpp"
 
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <sstream>
 
+#include "compiler/executables.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 #include "util/hash.hpp"
 
 namespace ecli::compiler {
+namespace {
 
-std::string choose_clang(const std::string& requested) {
-  if (!requested.empty()) return requested;
-  if (const char* env = std::getenv("CLANG"); env && *env) return env;
-  return "clang";
+bool printing_commands = false;
+
+ProcessResult run_command(const std::vector<std::string>& argv) {
+  if (printing_commands) {
+    std::string line = "ecc: running";
+    for (const auto& a : argv) line += " " + a;
+    std::cerr << line + "\n";  // one write: the doc reader's thread may print too
+  }
+  return run_process(argv);
+}
+
+// Debian installs every clang as clang-N beside the default `clang`.
+std::string newest_versioned_clang() {
+  std::string best;
+  int best_version = 0;
+  const char* path_env = std::getenv("PATH");
+  std::stringstream path(path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(path, dir, ':');) {
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (!name.starts_with("clang-") || name.size() == 6 || name.size() > 9) continue;
+      if (name.find_first_not_of("0123456789", 6) != std::string::npos) continue;
+      int version = std::atoi(name.c_str() + 6);
+      if (version > best_version && access(it->path().c_str(), X_OK) == 0) {
+        best_version = version;
+        best = name;
+      }
+    }
+  }
+  return best;
+}
+
+// `clang -dumpversion` costs a clang start (~40 ms); ask once per build of clang.
+std::string clang_version(const std::string& command, const std::string& identity) {
+  std::filesystem::path cached;
+  try {
+    cached = cache_dir() / "clang" / Hasher().add(identity).hex();
+    if (std::filesystem::exists(cached)) return read_file(cached);
+  } catch (const Error&) {
+    cached.clear();  // no cache: ask every time
+  }
+  ProcessResult result = run_command({command, "-dumpversion"});
+  if (result.exit_code != 0) return {};
+  std::string version = result.output.substr(0, result.output.find_first_of("\r\n"));
+  if (!cached.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cached.parent_path(), ec);
+    try {
+      write_file_atomic(cached, version);
+    } catch (const Error&) {
+    }
+  }
+  return version;
+}
+
+}  // namespace
+
+Clang describe_clang(const std::string& command) {
+  Clang clang{command, {}, 0};
+  std::filesystem::path path = find_executable(command);
+  if (path.empty()) return clang;  // running it says "cannot run"
+  clang.identity = file_identity(path);
+  clang.major = std::atoi(clang_version(command, clang.identity).c_str());
+  return clang;
+}
+
+Clang choose_clang(const std::string& requested) {
+  if (!requested.empty()) return describe_clang(requested);
+  if (const char* env = std::getenv("CLANG"); env && *env) return describe_clang(env);
+  std::string newest = newest_versioned_clang();
+  return describe_clang(newest.empty() ? "clang" : newest);
+}
+
+std::string bpf_cpu_flag(int clang_major, std::string_view kernel_release) {
+  // v4 (signed division, sign-extending loads and moves, byte swaps) came with
+  // clang 18. Older clangs keep the default they have always been used with.
+  if (clang_major < 18) return {};
+  int major = 0, minor = 0;
+  if (std::sscanf(std::string(kernel_release).c_str(), "%d.%d", &major, &minor) != 2) return {};
+  auto at_least = [&](int want_major, int want_minor) {
+    return major > want_major || (major == want_major && minor >= want_minor);
+  };
+  if (at_least(6, 6)) return "-mcpu=v4";
+  if (at_least(5, 1)) return "-mcpu=v3";  // 32-bit jumps
+  if (at_least(4, 14)) return "-mcpu=v2";
+  return {};
 }
 
 std::string target_arch_define() {
@@ -33,12 +122,17 @@ std::string target_arch_define() {
   return "-D__TARGET_ARCH_" + arch;
 }
 
-std::vector<std::string> bpf_cflags(const std::filesystem::path& vmlinux_dir, const std::vector<std::string>& extra_flags) {
-  std::vector<std::string> flags = {"-g", "-O2", "-target", "bpf", target_arch_define()};
-  if (!vmlinux_dir.empty()) flags.push_back("-I" + vmlinux_dir.string());
-  // <linux/bpf.h> needs <asm/types.h>, which Debian keeps in the multiarch folder.
+std::vector<std::string> bpf_cflags(const Clang& clang, const std::filesystem::path& vmlinux_dir,
+                                    const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> flags = {"-g", "-O2", "-target", "bpf"};
   struct utsname u {};
   uname(&u);
+  bool cpu_chosen = false;
+  for (const auto& f : extra_flags) cpu_chosen |= f.starts_with("-mcpu");
+  if (std::string cpu = bpf_cpu_flag(clang.major, u.release); !cpu.empty() && !cpu_chosen) flags.push_back(cpu);
+  flags.push_back(target_arch_define());
+  if (!vmlinux_dir.empty()) flags.push_back("-I" + vmlinux_dir.string());
+  // <linux/bpf.h> needs <asm/types.h>, which Debian keeps in the multiarch folder.
   for (std::string dir : {std::string("/usr/include/") + u.machine + "-linux-gnu", std::string("/usr/include/x86_64-linux-gnu")}) {
     if (access(dir.c_str(), F_OK) == 0) {
       flags.push_back("-idirafter");
@@ -50,28 +144,21 @@ std::vector<std::string> bpf_cflags(const std::filesystem::path& vmlinux_dir, co
   return flags;
 }
 
-std::filesystem::path provide_pch(const std::string& clang, const std::filesystem::path& header,
+std::filesystem::path provide_pch(const Clang& clang, const std::filesystem::path& header,
                                   const std::vector<std::string>& cflags) {
-  // The PCH must match the compiler and every flag; key it by both.
+  // A PCH is readable only by the clang that wrote it, with the same flags: key it by both.
   Hasher key;
-  key.add(clang);
-  struct stat st {};
-  std::string clang_path = clang;
-  if (clang.find('/') == std::string::npos) {
-    for (const char* dir : {"/usr/bin/", "/usr/local/bin/"})
-      if (access((std::string(dir) + clang).c_str(), X_OK) == 0) clang_path = std::string(dir) + clang;
-  }
-  if (stat(clang_path.c_str(), &st) == 0) key.add(std::to_string(st.st_mtime) + ":" + std::to_string(st.st_size));
+  key.add(clang.identity.empty() ? clang.command : clang.identity);
   for (auto& f : cflags) key.add(f);
   std::filesystem::path pch = header.parent_path() / ("vmlinux-" + key.hex() + ".pch");
   if (std::filesystem::exists(pch)) return pch;
 
   std::filesystem::path tmp = pch;
   tmp += ".tmp." + std::to_string(getpid());
-  std::vector<std::string> argv = {clang};
+  std::vector<std::string> argv = {clang.command};
   argv.insert(argv.end(), cflags.begin(), cflags.end());
   argv.insert(argv.end(), {"-x", "c-header", header.string(), "-o", tmp.string()});
-  if (run_process(argv).exit_code != 0) {
+  if (run_command(argv).exit_code != 0) {
     std::filesystem::remove(tmp);
     return {};
   }
@@ -79,14 +166,16 @@ std::filesystem::path provide_pch(const std::string& clang, const std::filesyste
   return pch;
 }
 
-ProcessResult compile_object(const std::string& clang, const std::filesystem::path& source,
+void print_commands(bool on) { printing_commands = on; }
+
+ProcessResult compile_object(const Clang& clang, const std::filesystem::path& source,
                              const std::filesystem::path& output, const std::vector<std::string>& cflags,
                              const std::filesystem::path& pch) {
-  std::vector<std::string> argv = {clang};
+  std::vector<std::string> argv = {clang.command};
   argv.insert(argv.end(), cflags.begin(), cflags.end());
   if (!pch.empty()) argv.insert(argv.end(), {"-include-pch", pch.string()});
   argv.insert(argv.end(), {"-c", source.string(), "-o", output.string()});
-  return run_process(argv);
+  return run_command(argv);
 }
 
 }  // namespace ecli::compiler

@@ -1,31 +1,53 @@
 #pragma once
-// Running clang on BPF C: the flags every compile needs, and a precompiled
-// header for the generated vmlinux.h (480 ms -> 60 ms per compile, DESIGN.md §7).
+// Running clang on BPF C: which clang, the flags every compile needs, and a
+// precompiled header for the generated vmlinux.h (480 ms -> 60 ms per compile,
+// DESIGN.md §7).
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/subprocess.hpp"
 
 namespace ecli::compiler {
 
-// --clang, else $CLANG, else "clang".
-std::string choose_clang(const std::string& requested);
+struct Clang {
+  std::string command;   // what is run: "clang-19", "/opt/llvm/bin/clang"
+  std::string identity;  // resolved path, mtime and size (keys its PCHs); empty when not found
+  int major = 0;         // 19 for clang 19.1.7; 0 when unknown
+};
+
+// The clang `command` names, with its version (asked once per build of clang, then cached).
+Clang describe_clang(const std::string& command);
+
+// --clang, else $CLANG, else the newest versioned clang on PATH (clang-19
+// before clang 14's plain `clang`), else "clang".
+Clang choose_clang(const std::string& requested);
+
+// "-mcpu=vN" for the newest BPF instruction set that both clang and the kernel
+// of `kernel_release` ("6.18.44-...") support; empty keeps clang's default.
+std::string bpf_cpu_flag(int clang_major, std::string_view kernel_release);
 
 // "-D__TARGET_ARCH_x86" and friends for the machine we run on.
 std::string target_arch_define();
 
-// Flags shared by the PCH, the compile and the libclang parse: target, arch,
-// include paths (vmlinux.h folder, multiarch system headers) and extras. The
-// source's own folder is not here so that one PCH serves every source.
-std::vector<std::string> bpf_cflags(const std::filesystem::path& vmlinux_dir, const std::vector<std::string>& extra_flags);
+// Flags shared by the PCH, the compile and the libclang parse: target, CPU
+// (unless the extras choose one), arch, include paths (vmlinux.h folder,
+// multiarch system headers) and extras. The source's own folder is not here
+// so that one PCH serves every source.
+std::vector<std::string> bpf_cflags(const Clang& clang, const std::filesystem::path& vmlinux_dir,
+                                    const std::vector<std::string>& extra_flags);
 
-// A PCH of `header` built with `cflags`, cached beside it; empty path when
-// building it failed (compiles then go without it).
-std::filesystem::path provide_pch(const std::string& clang, const std::filesystem::path& header,
+// A PCH of `header` built by `clang` with `cflags`, cached beside it (one per
+// clang build and flags); empty path when building it failed (compiles then
+// go without it).
+std::filesystem::path provide_pch(const Clang& clang, const std::filesystem::path& header,
                                   const std::vector<std::string>& cflags);
 
-ProcessResult compile_object(const std::string& clang, const std::filesystem::path& source,
+// Print each command ecc runs to stderr first (ecc --verbose).
+void print_commands(bool on);
+
+ProcessResult compile_object(const Clang& clang, const std::filesystem::path& source,
                              const std::filesystem::path& output, const std::vector<std::string>& cflags,
                              const std::filesystem::path& pch);
 

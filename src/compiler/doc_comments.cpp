@@ -229,7 +229,7 @@ CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data)
   return CXChildVisit_Continue;
 }
 
-// A PCH libclang cannot use (another clang version) shows up as a fatal diagnostic.
+// A PCH libclang cannot use shows up as a fatal diagnostic.
 bool pch_rejected(CXTranslationUnit tu) {
   for (unsigned i = 0; i < clang_getNumDiagnostics(tu); i++) {
     CXDiagnostic d = clang_getDiagnostic(tu, i);
@@ -290,9 +290,13 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
   SourceDocs docs;
   std::unique_ptr<void, decltype(&clang_disposeIndex)> index(clang_createIndex(0, 0), clang_disposeIndex);
   CXTranslationUnit tu = parse(index.get(), source, clang_args, pch);
-  if (tu && !pch.empty() && pch_rejected(tu)) {
-    clang_disposeTranslationUnit(tu);
+  // A PCH of another clang fails the parse (libclang 19) or leaves a fatal
+  // diagnostic (libclang 14): read the source without it.
+  docs.read_with_pch = !pch.empty();
+  if (!pch.empty() && (!tu || pch_rejected(tu))) {
+    if (tu) clang_disposeTranslationUnit(tu);
     tu = parse(index.get(), source, clang_args, {});
+    docs.read_with_pch = false;
   }
   if (!tu) throw Error("libclang could not parse " + source);
   Visit visit{&docs, {}, clang_getFile(tu, source.c_str())};

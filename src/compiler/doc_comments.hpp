@@ -19,6 +19,7 @@ struct SourceDocs {
   std::vector<std::string> header_structs;
   std::vector<std::string> warnings;               // "file:line: ..." for people
   std::vector<std::string> errors;                 // problems that must stop ecc
+  bool read_with_pch = false;                      // the PCH given was used (for ecc --verbose)
 };
 
 // Parses `source` with `clang_args` (include paths, defines, target) and

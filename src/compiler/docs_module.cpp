@@ -1,6 +1,7 @@
 #include "compiler/docs_module.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -26,6 +27,13 @@ SourceDocs extract_docs_via_module(const std::string& source, const std::vector<
   SourceDocs docs;
   extract(source, clang_args, pch, headers, docs);
   return docs;
+}
+
+std::string doc_reader_clang() {
+#ifdef ECLI_LIBCLANG_CLANG
+  if (access(ECLI_LIBCLANG_CLANG, X_OK) == 0) return ECLI_LIBCLANG_CLANG;
+#endif
+  return {};
 }
 
 }  // namespace ecli::compiler

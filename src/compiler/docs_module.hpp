@@ -14,4 +14,8 @@ namespace ecli::compiler {
 SourceDocs extract_docs_via_module(const std::string& source, const std::vector<std::string>& clang_args,
                                    const std::string& pch, const std::vector<std::string>& headers);
 
+// The clang binary of the libclang the reader uses (/usr/lib/llvm-19/bin/clang):
+// only PCHs it wrote can speed up the reader. Empty when it is not installed.
+std::string doc_reader_clang();
+
 }  // namespace ecli::compiler

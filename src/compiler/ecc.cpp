@@ -15,6 +15,7 @@
 #include "package/sample_spec.hpp"
 #include "compiler/clang_driver.hpp"
 #include "compiler/docs_module.hpp"
+#include "compiler/includes.hpp"
 #include "compiler/vmlinux.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
@@ -46,16 +47,6 @@ std::string text_of(const Json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
-bool mentions_vmlinux(const EccOptions& options, const std::string& source_text) {
-  if (source_text.find("vmlinux.h") == std::string::npos) return false;
-  std::filesystem::path dir = options.source.parent_path();
-  if (std::filesystem::exists((dir.empty() ? "." : dir) / "vmlinux.h")) return false;
-  for (const auto& flag : options.extra_flags)
-    if (flag.starts_with("-I") && std::filesystem::exists(std::filesystem::path(flag.substr(2)) / "vmlinux.h"))
-      return false;
-  return true;
-}
-
 // `@sample` must be usable as written: a known type, valid JSON, and for a
 // histogram a value with a slots array. Errors name the file and line.
 void check_sampled_maps(const std::string& object, const package::Meta& meta, const SourceDocs& docs) {
@@ -84,12 +75,36 @@ void check_sampled_maps(const std::string& object, const package::Meta& meta, co
 }
 
 // A stale or incompatible PCH must never break a build: retry without it.
-ProcessResult compile(const std::string& clang, const std::filesystem::path& source,
+ProcessResult compile(const Clang& clang, const std::filesystem::path& source,
                       const std::filesystem::path& output, const std::vector<std::string>& cflags,
-                      const std::filesystem::path& pch) {
+                      const std::filesystem::path& pch, bool verbose) {
   ProcessResult result = compile_object(clang, source, output, cflags, pch);
-  if (result.exit_code != 0 && !pch.empty()) result = compile_object(clang, source, output, cflags, {});
+  if (result.exit_code != 0 && !pch.empty()) {
+    if (verbose) std::cerr << "ecc: failed with the PCH; compiling again without it\n";
+    result = compile_object(clang, source, output, cflags, {});
+  }
   return result;
+}
+
+// clang's words for an instruction the chosen BPF ISA lacks do not say how to get it.
+std::string isa_hint(const Clang& clang, const std::string& diagnostics) {
+  if (diagnostics.find("signed division") == std::string::npos) return {};
+  if (clang.major < 18)
+    return " (signed division needs BPF v4: clang 18 or newer, chosen with --clang; this is " + clang.command + ")";
+  return " (signed division needs BPF v4, which ecc chooses on kernels 6.6 and newer; -a -mcpu=v4 forces it)";
+}
+
+// The PCH the doc comment reader can use: the compiler's when libclang is the
+// same clang, else one written by libclang's own clang (built now, on the
+// reader's thread, the first time), else none.
+std::filesystem::path pch_for_doc_reader(const Clang& compiler, const std::filesystem::path& compiler_pch,
+                                         const std::filesystem::path& header, const std::vector<std::string>& cflags) {
+  if (compiler_pch.empty()) return {};
+  std::string reader_command = doc_reader_clang();
+  if (reader_command.empty()) return {};
+  Clang reader = describe_clang(reader_command);
+  if (reader.identity == compiler.identity) return compiler_pch;
+  return provide_pch(reader, header, cflags);
 }
 
 }  // namespace
@@ -154,39 +169,49 @@ void merge_docs(package::Meta& meta, const SourceDocs& docs) {
 }
 
 EccResult run_ecc(const EccOptions& options) {
-  std::string source_text = read_file(options.source);  // clear message for a missing file
   std::filesystem::path source = std::filesystem::absolute(options.source);
   std::filesystem::path out_dir = options.output_dir.empty() ? source.parent_path() : options.output_dir;
   std::filesystem::create_directories(out_dir);
   std::string name = program_base_name(source);
-  std::string clang = choose_clang(options.clang);
+  print_commands(options.verbose);
+  Clang clang = choose_clang(options.clang);
 
   auto say = [&](const char* text) {
     if (!options.quiet) std::cerr << text << std::endl;
   };
   say("Compiling bpf object...");
 
-  std::filesystem::path vmlinux_dir;
+  // The source's folder comes first, so a vmlinux.h or header beside it wins.
+  std::vector<std::filesystem::path> user_dirs = {source.parent_path()};
+  for (auto& dir : include_dirs_of(options.extra_flags)) user_dirs.push_back(dir);
+  IncludeScan includes = scan_includes(options.source, user_dirs);  // names a missing source as given
+
+  std::filesystem::path vmlinux_header;
   std::filesystem::path pch;
   std::vector<std::string> cflags;
-  if (mentions_vmlinux(options, source_text)) {
+  if (includes.wants_vmlinux) {
     VmlinuxHeader header = provide_vmlinux_header(options.btf);
-    vmlinux_dir = header.dir;
-    cflags = bpf_cflags(vmlinux_dir, options.extra_flags);
-    // A user who turns off CO-RE attributes before the include must not get our PCH's.
-    if (options.use_pch && source_text.find("BPF_NO_PRESERVE_ACCESS_INDEX") == std::string::npos)
+    vmlinux_header = header.header;
+    if (options.verbose) std::cerr << "ecc: vmlinux.h is " + header.header.string() + "\n";
+    cflags = bpf_cflags(clang, header.dir, options.extra_flags);
+    // A user who turns off CO-RE attributes or kfunc prototypes before the
+    // include must not get our PCH's.
+    if (options.use_pch && !includes.mentions("BPF_NO_PRESERVE_ACCESS_INDEX") &&
+        !includes.mentions("BPF_NO_KFUNC_PROTOTYPES"))
       pch = provide_pch(clang, header.header, cflags);
   } else {
-    cflags = bpf_cflags({}, options.extra_flags);
+    cflags = bpf_cflags(clang, {}, options.extra_flags);
   }
-  // The source's folder comes first, so a vmlinux.h or header beside it wins.
+  std::vector<std::string> pch_cflags = cflags;
   cflags.insert(cflags.begin(), "-I" + source.parent_path().string());
 
   // Doc comments are read while clang compiles: two cores, two jobs.
+  std::filesystem::path docs_pch;
   auto docs_job = std::async(std::launch::async, [&] {
     std::vector<std::string> headers;
     for (const auto& h : options.headers) headers.push_back(std::filesystem::absolute(h).string());
-    return extract_docs_via_module(source.string(), cflags, pch.string(), headers);
+    docs_pch = pch_for_doc_reader(clang, pch, vmlinux_header, pch_cflags);
+    return extract_docs_via_module(source.string(), cflags, docs_pch.string(), headers);
   });
 
   std::filesystem::path object_path = out_dir / (name + ".bpf.o");
@@ -200,12 +225,15 @@ EccResult run_ecc(const EccOptions& options) {
     }
   } temporaries{{tmp_object}};
 
-  ProcessResult compiled = compile(clang, source, tmp_object, cflags, pch);
+  ProcessResult compiled = compile(clang, source, tmp_object, cflags, pch, options.verbose);
   SourceDocs docs = docs_job.get();
+  if (options.verbose)
+    std::cerr << (docs.read_with_pch ? "ecc: doc comments read with " + docs_pch.string() + "\n"
+                                     : std::string("ecc: doc comments read without a PCH\n"));
   if (compiled.exit_code != 0) {
     if (compiled.output.find("cannot run") == 0)
       throw Error(compiled.output + " (install clang, or choose one with --clang or $CLANG)");
-    throw Error("cannot compile " + options.source.string(), compiled.output);
+    throw Error("cannot compile " + options.source.string() + isa_hint(clang, compiled.output), compiled.output);
   }
 
   // clang writes BTF only for the types of globals and function signatures, so
@@ -229,7 +257,7 @@ EccResult run_ecc(const EccOptions& options) {
     for (size_t i = 0; i < missing.size(); i++)
       text += "void __ecli_keep_type_" + std::to_string(i) + "(" + missing[i] + " *p) {}\n";
     write_file_atomic(wrapper, text);
-    ProcessResult again = compile(clang, wrapper, tmp_object, cflags, pch);
+    ProcessResult again = compile(clang, wrapper, tmp_object, cflags, pch, options.verbose);
     if (again.exit_code == 0) {
       object = read_file(tmp_object);
       missing.clear();

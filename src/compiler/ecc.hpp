@@ -13,11 +13,12 @@ struct EccOptions {
   std::filesystem::path source;
   std::vector<std::filesystem::path> headers;  // eunomia's export-type headers
   std::filesystem::path output_dir;            // default: the source's folder
-  std::string clang;                           // default: $CLANG or "clang"
+  std::string clang;                           // default: $CLANG, else the newest clang-N, else "clang"
   std::vector<std::string> extra_flags;        // -a
   std::string btf;                             // BTF for vmlinux.h, default the running kernel's
   bool use_pch = true;
   bool quiet = false;
+  bool verbose = false;  // print the commands run and the PCHs used
 };
 
 struct EccResult {

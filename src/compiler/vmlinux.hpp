@@ -1,6 +1,7 @@
 #pragma once
-// vmlinux.h from kernel BTF through libbpf's BTF dumper, cached by the BTF's
-// content so that only the first compile on a kernel pays for it.
+// vmlinux.h from kernel BTF as bpftool writes it (with the kernel's kfunc
+// prototypes), else through libbpf's BTF dumper; cached by the BTF's identity
+// and the generator so that only the first compile on a kernel pays for it.
 #include <filesystem>
 #include <string>
 
@@ -9,7 +10,7 @@ namespace ecli::compiler {
 struct VmlinuxHeader {
   std::filesystem::path dir;     // holds vmlinux.h
   std::filesystem::path header;  // dir / "vmlinux.h"
-  std::string key;               // content hash of the BTF it came from
+  std::string key;               // identity of the BTF it came from
 };
 
 // `btf_path` empty means /sys/kernel/btf/vmlinux.

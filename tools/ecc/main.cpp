@@ -18,10 +18,11 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", options.output_dir, "Folder for package.json and NAME.bpf.o (default: the source's)");
   app.add_option("-a,--additional-cflags", options.extra_flags, "Extra flag for clang (repeatable)")
       ->allow_extra_args(false);
-  app.add_option("-c,--clang", options.clang, "clang to run (default: $CLANG, else clang)");
+  app.add_option("-c,--clang", options.clang, "clang to run (default: $CLANG, else the newest clang-N on PATH, else clang)");
   app.add_option("-b,--btf", options.btf, "BTF file for the generated vmlinux.h (default: /sys/kernel/btf/vmlinux)");
   app.add_flag("--no-pch", no_pch, "Do not use a precompiled vmlinux.h");
   app.add_flag("-q,--quiet", options.quiet, "Print only errors");
+  app.add_flag("-v,--verbose", options.verbose, "Print the commands run and the precompiled headers used");
   app.set_version_flag("-V,--version", std::string("ecc ") + ECLI_VERSION);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,33 @@
+#pragma once
+// Which of the user's files a source includes, and whether any of them wants
+// the generated vmlinux.h. Read in-process: a preprocessor run costs a clang
+// start (about as much as the whole compile with the PCH), and the answer only
+// chooses what ecc provides; clang's own include search still decides.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ecli::compiler {
+
+struct IncludeScan {
+  // Some file includes a vmlinux.h that none of the user's folders has.
+  bool wants_vmlinux = false;
+  // The source and the headers it reaches in the user's folders (in order
+  // found; system headers are not read).
+  std::vector<std::filesystem::path> files;
+  std::vector<std::string> texts;  // of `files`, in the same order
+
+  // Whether any of the files names `word` ("BPF_NO_KFUNC_PROTOTYPES").
+  bool mentions(const std::string& word) const;
+};
+
+// Follows `#include "x"` (from the including file's folder, then
+// `user_dirs`) and `#include <x>` (from `user_dirs`) recursively. Every
+// include counts, also under #if: a guess too many costs a retry without the
+// PCH, never a wrong build.
+IncludeScan scan_includes(const std::filesystem::path& source, const std::vector<std::filesystem::path>& user_dirs);
+
+// The -I and -iquote folders among clang flags ("-Idir" or "-I", "dir").
+std::vector<std::filesystem::path> include_dirs_of(const std::vector<std::string>& flags);
+
+}  // namespace ecli::compiler

@@ -195,6 +195,32 @@ std::vector<std::string> ProgramChoice::report(struct bpf_object* object) const 
   return lines;
 }
 
+void ProgramChoice::check_every_hook_runs(struct bpf_object* object) const {
+  struct Group {
+    std::set<int> ranks;
+    bool runs = false;
+    std::string reasons;
+  };
+  std::map<std::string, Group> groups;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, object) {
+    auto hook = hook_of(bpf_program__section_name(prog));
+    if (!hook) continue;
+    Group& g = groups[hook->event];
+    g.ranks.insert(hook->rank);
+    auto it = excluded_.find(bpf_program__name(prog));
+    if (it == excluded_.end()) {
+      g.runs = true;
+    } else {
+      g.reasons += fmt::format("{}{} (SEC(\"{}\")): {}", g.reasons.empty() ? "" : "; ", it->first,
+                               it->second.section, it->second.reason);
+    }
+  }
+  for (const auto& [event, g] : groups)
+    if (g.ranks.size() > 1 && !g.runs)
+      throw Error(fmt::format("no version of the {} can run on this kernel: {}", event, g.reasons));
+}
+
 void ProgramChoice::throw_nothing_runs() const {
   if (order_.size() == 1) {
     const Excluded& e = excluded_.at(order_.front());

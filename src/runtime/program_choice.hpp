@@ -47,6 +47,9 @@ class ProgramChoice {
 
   // Lines for stderr: what was skipped and why, which alternative was chosen.
   std::vector<std::string> report(struct bpf_object* object) const;
+  // A tool that carries several versions of a hook needs one of them: throws
+  // when every version was switched off, naming each and why.
+  void check_every_hook_runs(struct bpf_object* object) const;
   // The error when nothing could run: a lone program's own error, or every reason.
   [[noreturn]] void throw_nothing_runs() const;
   bool any_excluded() const { return !excluded_.empty(); }

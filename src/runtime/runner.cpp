@@ -82,6 +82,7 @@ int run(const RunOptions& options) {
   EventStreams& events = *events_owner;
   Sampler& sampler = *sampler_owner;
   events.print_header();
+  choice.check_every_hook_runs(object->get());
   if (attachments.size() == 0 && choice.any_excluded()) choice.throw_nothing_runs();
   for (const auto& line : choice.report(object->get())) std::cerr << "ecli: " << line << "\n";
   if (options.verbose)

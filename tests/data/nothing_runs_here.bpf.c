@@ -1,6 +1,6 @@
-// Test program: one hook with only fentry and kprobe versions, and a
-// placeholder that user space would retarget. On a kernel with neither
-// trampolines nor kprobes nothing can run, and ecli must say why for each.
+// Test program: one hook with only fentry and kprobe versions. On a kernel
+// with neither trampolines nor kprobes no version can run, and ecli must say
+// why for each.
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

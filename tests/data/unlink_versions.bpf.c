@@ -59,18 +59,4 @@ int unlinkat_tp(struct trace_event_raw_sys_enter *ctx)
     return emit("tracepoint", (const char *)ctx->args[1]);
 }
 
-/* Another hook with fentry and kprobe versions and nothing else: on a
- * kernel with neither, the tool still runs without it. */
-SEC("fentry/do_rmdir")
-int BPF_PROG(rmdir_fentry, int dfd, struct filename *name)
-{
-    return emit("rmdir-fentry", BPF_CORE_READ(name, name));
-}
-
-SEC("kprobe/do_rmdir")
-int BPF_KPROBE(rmdir_kprobe, int dfd, struct filename *name)
-{
-    return emit("rmdir-kprobe", BPF_CORE_READ(name, name));
-}
-
 char LICENSE[] SEC("license") = "GPL";

@@ -188,14 +188,6 @@ void BpfObject::open(bool use_cached_core_btf) {
                             why.empty() ? "" : " (" + why + ")"));
   }
   object_ = object;
-  // Section names newer than libbpf 1.1: tc programs for tcx hooks.
-  struct bpf_program* prog;
-  bpf_object__for_each_program(prog, object_) {
-    std::string section = bpf_program__section_name(prog);
-    if (bpf_program__type(prog) == BPF_PROG_TYPE_UNSPEC &&
-        (section == "tcx/ingress" || section == "tcx/egress" || section == "tc/ingress" || section == "tc/egress"))
-      bpf_program__set_type(prog, BPF_PROG_TYPE_SCHED_CLS);
-  }
   if (policy_.choice) policy_.choice->apply(object_);
   if (policy_.sizing) {
     sizing_report_.clear();

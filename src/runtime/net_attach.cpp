@@ -41,6 +41,14 @@ std::optional<std::string> option_for(const std::vector<std::string>& values, co
   return all;
 }
 
+// The kernel link lives as long as its fd: keep the fd, let libbpf forget the rest.
+int link_fd(struct bpf_link* link) {
+  int fd = bpf_link__fd(link);
+  bpf_link__disconnect(link);
+  bpf_link__destroy(link);
+  return fd;
+}
+
 int resolve_ifname(const std::string& name) {
   unsigned index = if_nametoindex(name.c_str());
   if (!index) throw Error("network interface '" + name + "' does not exist (see `ip link`)");
@@ -199,12 +207,11 @@ int attach_net(const struct bpf_program* prog, const NetTarget& t, const NetOpti
   if (t.kind == NetKind::Cgroup) {
     int cgroup_fd = open(t.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cgroup_fd < 0) throw Error("cannot open cgroup " + t.cgroup + ": " + errno_text(errno));
-    LIBBPF_OPTS(bpf_link_create_opts, opts);
-    int fd = bpf_link_create(prog_fd, cgroup_fd, bpf_program__expected_attach_type(prog), &opts);
-    int err = errno;
+    struct bpf_link* link = bpf_program__attach_cgroup(prog, cgroup_fd);
+    long err = libbpf_get_error(link);
     close(cgroup_fd);
-    if (fd < 0) throw Error(fmt::format("cannot attach {} to cgroup {}: {}", label, t.cgroup, errno_text(err)));
-    return fd;
+    if (err) throw Error(fmt::format("cannot attach {} to cgroup {}: {}", label, t.cgroup, errno_text(static_cast<int>(err))));
+    return link_fd(link);
   }
   if (t.kind == NetKind::Xdp) {
     LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = t.xdp_flags);
@@ -222,13 +229,7 @@ int attach_net(const struct bpf_program* prog, const NetTarget& t, const NetOpti
     // The hook is the program's expected attach type, set before loading by prepare_tcx_hooks.
     struct bpf_link* link = bpf_program__attach_tcx(prog, t.ifindex, nullptr);
     long err = libbpf_get_error(link);
-    if (!err) {
-      // The kernel link lives as long as its fd: keep the fd, let libbpf forget the rest.
-      int fd = bpf_link__fd(link);
-      bpf_link__disconnect(link);
-      bpf_link__destroy(link);
-      return fd;
-    }
+    if (!err) return link_fd(link);
     if (err != -EINVAL && err != -EOPNOTSUPP)
       throw Error(fmt::format("cannot attach {} to {}: {}", label, describe_target(t), errno_text(static_cast<int>(err))));
     // An older kernel without tcx: fall back to a clsact filter.

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "compiler/clang_driver.hpp"
 #include "compiler/doc_comments.hpp"
+#include "compiler/docs_module.hpp"
 #include "compiler/ecc.hpp"
 
 namespace ecli::compiler {
@@ -110,6 +112,36 @@ TEST_F(DocComments, MergeFillsVariablesMapsAndProgs) {
   EXPECT_EQ(meta.maps[0].sample["interval"], 1000);
   EXPECT_EQ(meta.progs[0].extra["tcopts"]["priority"], 1);
   EXPECT_FALSE(meta.progs[0].extra.contains("__location"));
+}
+
+// libclang reads only PCHs of its own clang: ecc gives it one made by that
+// clang, and a PCH of another clang (ecc --clang clang-14) is dropped, not fatal.
+TEST_F(DocComments, ReadsWithItsOwnClangsPchAndDropsAnothers) {
+  std::string reader = doc_reader_clang();
+  if (reader.empty()) GTEST_SKIP() << "the clang of libclang's version is not installed";
+  Clang own = describe_clang(reader);
+  Clang other;
+  for (const char* name : {"clang-14", "clang-19"})
+    if (Clang c = describe_clang(name); !c.identity.empty() && c.identity != own.identity) other = c;
+  if (other.identity.empty()) GTEST_SKIP() << "no clang of another version is installed";
+
+  std::ofstream(dir / "defs.h") << "#ifndef DEFS_H\n#define DEFS_H\n"
+                                   "#define SEC(name) __attribute__((section(name), used))\n#endif\n";
+  fs::path file = dir / "x.bpf.c";
+  std::ofstream(file) << "#include \"defs.h\"\n/// Described\nconst volatile int x SEC(\".rodata\") = 0;\n";
+  std::vector<std::string> args = {"-target", "bpf", "-I" + dir.string()};
+  fs::path own_pch = provide_pch(own, dir / "defs.h", args);
+  fs::path other_pch = provide_pch(other, dir / "defs.h", args);
+  ASSERT_FALSE(own_pch.empty());
+  ASSERT_FALSE(other_pch.empty());
+  EXPECT_NE(own_pch, other_pch);
+
+  SourceDocs with_own = extract_docs(file.string(), args, own_pch.string());
+  EXPECT_TRUE(with_own.read_with_pch);
+  EXPECT_EQ(with_own.variables["x"]["description"], "Described");
+  SourceDocs with_other = extract_docs(file.string(), args, other_pch.string());
+  EXPECT_FALSE(with_other.read_with_pch);
+  EXPECT_EQ(with_other.variables["x"]["description"], "Described");
 }
 
 }  // namespace

@@ -1,0 +1,188 @@
+// ecc's compiler side against the real kernel: the default clang and its BPF
+// ISA (signed division), clang 14 with a PCH of its own, vmlinux.h reached
+// through a user header, and vmlinux.h's kfunc prototypes.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "btf/kernel_id.hpp"
+#include "kernel/fixture.hpp"
+
+namespace ecli::test {
+namespace {
+
+constexpr const char* kRunning = "ecli: running";
+
+fs::path test_data(const std::string& name) { return fs::path(ECLI_SOURCE_DIR) / "tests" / "data" / name; }
+
+// ecc with a cache of its own, so the test sees what a first and a later run do.
+Result ecc_with_cache(const fs::path& cache, std::vector<std::string> args) {
+  args.insert(args.begin(), {"env", "ECLI_CACHE_DIR=" + cache.string(), ecc_bin()});
+  return run(args);
+}
+
+bool kernel_at_least(int want_major, int want_minor) {
+  struct utsname u {};
+  uname(&u);
+  int major = 0, minor = 0;
+  std::sscanf(u.release, "%d.%d", &major, &minor);
+  return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+// The PCH path on the line that contains `marker`, e.g. the compile or the doc reader's.
+std::string pch_on_line(const std::string& text, const std::string& marker) {
+  size_t at = text.find(marker);
+  if (at == std::string::npos) return {};
+  std::string line = text.substr(at, text.find('\n', at) - at);
+  size_t end = line.find(".pch");
+  if (end == std::string::npos) return {};
+  size_t start = line.rfind(' ', end) + 1;
+  return line.substr(start, end + 4 - start);
+}
+
+// Runs the package, makes a fresh process call getppid, and waits for `expected(pid)`.
+void expect_line_for_getppid(const std::string& package, const std::function<std::string(pid_t)>& expected,
+                             std::vector<std::string> options = {}) {
+  Trigger caller([] { (void)!getppid(); });
+  std::vector<std::string> args = {"-d", "20", package, "--pid_target", std::to_string(caller.pid())};
+  args.insert(args.end(), options.begin(), options.end());
+  Process ecli(ecli_run(args));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  caller.go();
+  EXPECT_TRUE(ecli.wait_stdout(expected(caller.pid()))) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0);
+}
+
+TEST(Compiler, SignedDivisionCompilesWithTheDefaultClangAndRuns) {
+  REQUIRE_ROOT();
+  if (access("/usr/bin/clang-19", X_OK) != 0) GTEST_SKIP() << "clang-19 is not installed (scripts/setup.sh)";
+  if (!kernel_at_least(6, 6)) GTEST_SKIP() << "signed division needs BPF v4, which kernels before 6.6 lack";
+  TempDir out;
+  Result r = run({ecc_bin(), "-v", "-o", out.path().string(), test_data("signed_division.bpf.c").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("ecc: running clang-19 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" -mcpu=v4 "), std::string::npos) << r.err;
+  // -9 / 4 is -2 rest -1 only when divided as signed numbers.
+  expect_line_for_getppid((out / "package.json").string(), [](pid_t) { return "quotient -2 remainder -1"; },
+                          {"--dividend", "-9", "--divisor", "4"});
+}
+
+TEST(Compiler, Clang14RefusesSignedDivisionSayingWhichClangCan) {
+  if (access("/usr/bin/clang-14", X_OK) != 0) GTEST_SKIP() << "clang-14 is not installed";
+  TempDir out;
+  Result r = run({ecc_bin(), "--clang", "clang-14", "-o", out.path().string(), test_data("signed_division.bpf.c").string()});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("signed division needs BPF v4: clang 18 or newer, chosen with --clang; this is clang-14"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(out / "package.json"));
+}
+
+TEST(Compiler, Clang14GetsItsOwnPchAndTheDocReaderOneItCanRead) {
+  if (access("/usr/bin/clang-14", X_OK) != 0) GTEST_SKIP() << "clang-14 is not installed";
+  TempDir cache, out;
+  std::vector<std::string> args = {"-v", "--clang", "clang-14", "-o", out.path().string(), example_source("opensnoop").string()};
+  Result first = ecc_with_cache(cache.path(), args);
+  ASSERT_EQ(first.code, 0) << first.err;
+  Result again = ecc_with_cache(cache.path(), args);
+  ASSERT_EQ(again.code, 0) << again.err;
+  // The second run builds nothing and compiles once, with clang 14's PCH.
+  EXPECT_EQ(again.err.find("-x c-header"), std::string::npos) << again.err;
+  EXPECT_EQ(again.err.find("without it"), std::string::npos) << again.err;
+  std::string compile_pch = pch_on_line(again.err, "ecc: running clang-14 ");
+  EXPECT_FALSE(compile_pch.empty()) << again.err;
+  // libclang cannot read clang 14's PCH unless it is libclang 14: then it has its own.
+  std::string reader_pch = pch_on_line(again.err, "ecc: doc comments read with ");
+  EXPECT_FALSE(reader_pch.empty()) << again.err;
+  EXPECT_EQ(again.err.find("read without a PCH"), std::string::npos) << again.err;
+  // The doc comments made it into the package.
+  std::string package = read_text(out / "package.json");
+  EXPECT_NE(package.find("Only trace this process"), std::string::npos);
+  EXPECT_NE(package.find("Trace open() and openat()"), std::string::npos);
+
+  // The default clang (clang-19 here) has PCHs of its own in the same cache.
+  Result other = ecc_with_cache(cache.path(), {"-v", "-o", out.path().string(), example_source("opensnoop").string()});
+  ASSERT_EQ(other.code, 0) << other.err;
+  std::string other_pch = pch_on_line(other.err, "ecc: running clang");
+  EXPECT_FALSE(other_pch.empty()) << other.err;
+  if (access("/usr/bin/clang-19", X_OK) == 0) {
+    EXPECT_NE(other_pch, compile_pch);
+  }
+  EXPECT_EQ(other.err.find("without it"), std::string::npos) << other.err;
+}
+
+TEST(Compiler, HeaderBesideTheSourceBringsInVmlinux) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  write_text(dir / "common.h", R"(#pragma once
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+)");
+  // Only the header names vmlinux.h; the program reads a kernel struct from it.
+  write_text(dir / "via_header.bpf.c", R"(#include "common.h"
+
+const volatile int pid_target = 0;
+
+SEC("tp/syscalls/sys_enter_getppid")
+int via_header(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if ((bpf_get_current_pid_tgid() >> 32) != pid_target)
+		return 0;
+	bpf_printk("via header: task_struct says tgid %d", BPF_CORE_READ(task, tgid));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+)");
+  Result r = run({ecc_bin(), "-v", (dir / "via_header.bpf.c").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("ecc: vmlinux.h is "), std::string::npos) << r.err;
+  EXPECT_FALSE(pch_on_line(r.err, "ecc: running clang").empty()) << r.err;  // the fast path too
+  EXPECT_EQ(r.err.find("without it"), std::string::npos) << r.err;
+  expect_line_for_getppid((dir / "package.json").string(),
+                          [](pid_t pid) { return fmt::format("via header: task_struct says tgid {}", pid); });
+}
+
+// The generated vmlinux.h declares bpf_task_from_pid; without that the
+// program does not compile (the same source with BPF_NO_KFUNC_PROTOTYPES).
+TEST(Compiler, VmlinuxDeclaresKfuncsSoBpfKsymExistsCompiles) {
+  REQUIRE_ROOT();
+  if (read_text("/sys/kernel/btf/vmlinux").find("bpf_task_from_pid") == std::string::npos)
+    GTEST_SKIP() << "this kernel has no bpf_task_from_pid kfunc";
+  if (access("/usr/sbin/bpftool", X_OK) != 0) GTEST_SKIP() << "bpftool is not installed (scripts/setup.sh)";
+  TempDir out, without;
+  Result r = run({ecc_bin(), "-o", out.path().string(), test_data("kfunc_task.bpf.c").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_line_for_getppid((out / "package.json").string(),
+                          [](pid_t pid) { return fmt::format("task {} found by bpf_task_from_pid", pid); });
+
+  Result no_protos = run({ecc_bin(), "--no-pch", "-a", "-DBPF_NO_KFUNC_PROTOTYPES", "-o", without.path().string(),
+                          test_data("kfunc_task.bpf.c").string()});
+  EXPECT_NE(no_protos.code, 0);
+  EXPECT_NE(no_protos.err.find("bpf_task_from_pid"), std::string::npos) << no_protos.err;
+}
+
+// A vmlinux.h cached by an older ecc (libbpf's dumper, no kfuncs) sits where
+// the old key put it; it must not be used.
+TEST(Compiler, VmlinuxCachedWithoutKfuncsIsNotReused) {
+  std::string kernel = btf::running_kernel_id();
+  if (kernel.empty()) GTEST_SKIP() << "the running kernel has no BTF";
+  if (access("/usr/sbin/bpftool", X_OK) != 0) GTEST_SKIP() << "bpftool is not installed (scripts/setup.sh)";
+  TempDir cache, out;
+  fs::create_directories(cache / "vmlinux" / kernel);
+  write_text(cache / "vmlinux" / kernel / "vmlinux.h", "#error stale vmlinux.h from an older ecc\n");
+  Result r = ecc_with_cache(cache.path(), {"-v", "-o", out.path().string(), test_data("kfunc_task.bpf.c").string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("stale"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find((cache / "vmlinux" / kernel).string() + "/"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ecli::test

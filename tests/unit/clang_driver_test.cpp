@@ -1,0 +1,180 @@
+// Which clang ecc runs and with which BPF CPU, and which user headers bring in
+// the generated vmlinux.h.
+#include <gtest/gtest.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "compiler/clang_driver.hpp"
+#include "compiler/includes.hpp"
+
+namespace ecli::compiler {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempFolder : public ::testing::Test {
+ protected:
+  fs::path dir = fs::temp_directory_path() / ("ecli-clang-driver-" + std::to_string(getpid()));
+  void SetUp() override { fs::create_directories(dir); }
+  void TearDown() override { fs::remove_all(dir); }
+  fs::path write(const std::string& name, const std::string& text) {
+    fs::path path = dir / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+    return path;
+  }
+};
+
+TEST(BpfCpu, V4NeedsClang18AndKernel66) {
+  EXPECT_EQ(bpf_cpu_flag(19, "6.18.44-fc-v769"), "-mcpu=v4");
+  EXPECT_EQ(bpf_cpu_flag(18, "6.6.0"), "-mcpu=v4");
+  EXPECT_EQ(bpf_cpu_flag(19, "6.5.13-amd64"), "-mcpu=v3");
+  EXPECT_EQ(bpf_cpu_flag(19, "5.10.0-28-amd64"), "-mcpu=v3");
+  EXPECT_EQ(bpf_cpu_flag(19, "4.19.0"), "-mcpu=v2");
+  EXPECT_EQ(bpf_cpu_flag(19, "4.9.0"), "");
+  EXPECT_EQ(bpf_cpu_flag(19, "not a release"), "");
+}
+
+TEST(BpfCpu, OlderOrUnknownClangKeepsItsDefault) {
+  EXPECT_EQ(bpf_cpu_flag(17, "6.18.0"), "");
+  EXPECT_EQ(bpf_cpu_flag(14, "6.18.0"), "");
+  EXPECT_EQ(bpf_cpu_flag(0, "6.18.0"), "");
+}
+
+TEST(BpfCpu, FlagsCarryTheKernelsChoiceUnlessTheUserChose) {
+  Clang clang19{"clang-19", "/usr/lib/llvm-19/bin/clang:1:1", 19};
+  struct utsname u {};
+  uname(&u);
+  auto cpu_flags = [](const std::vector<std::string>& flags) {
+    std::vector<std::string> out;
+    std::copy_if(flags.begin(), flags.end(), std::back_inserter(out), [](auto& f) { return f.starts_with("-mcpu"); });
+    return out;
+  };
+  std::string expected = bpf_cpu_flag(19, u.release);
+  EXPECT_EQ(cpu_flags(bpf_cflags(clang19, {}, {})), expected.empty() ? std::vector<std::string>{} : std::vector{expected});
+  EXPECT_EQ(cpu_flags(bpf_cflags(clang19, {}, {"-mcpu=v2"})), std::vector<std::string>{"-mcpu=v2"});
+  EXPECT_TRUE(cpu_flags(bpf_cflags(Clang{"clang", "", 14}, {}, {})).empty());
+}
+
+// A PATH of fake clangs that answer -dumpversion.
+class ChooseClang : public TempFolder {
+ protected:
+  std::string saved_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  void SetUp() override {
+    TempFolder::SetUp();
+    setenv("PATH", (dir / "bin").c_str(), 1);
+    setenv("ECLI_CACHE_DIR", (dir / "cache").c_str(), 1);
+    unsetenv("CLANG");
+  }
+  void TearDown() override {
+    setenv("PATH", saved_path.c_str(), 1);
+    unsetenv("ECLI_CACHE_DIR");
+    unsetenv("CLANG");
+    TempFolder::TearDown();
+  }
+  void fake_clang(const std::string& name, const std::string& version) {
+    fs::path path = write("bin/" + name, "#!/bin/sh\necho " + version + "\n");
+    fs::permissions(path, fs::perms::owner_all);
+  }
+};
+
+TEST_F(ChooseClang, NewestVersionedClangWins) {
+  fake_clang("clang", "14.0.6");
+  fake_clang("clang-14", "14.0.6");
+  fake_clang("clang-19", "19.1.7");
+  fake_clang("clang-15", "15.0.7");
+  fake_clang("clang-format-19", "19.1.7");
+  Clang clang = choose_clang("");
+  EXPECT_EQ(clang.command, "clang-19");
+  EXPECT_EQ(clang.major, 19);
+  EXPECT_FALSE(clang.identity.empty());
+}
+
+TEST_F(ChooseClang, PlainClangWithoutVersionedOnes) {
+  fake_clang("clang", "14.0.6");
+  Clang clang = choose_clang("");
+  EXPECT_EQ(clang.command, "clang");
+  EXPECT_EQ(clang.major, 14);
+}
+
+TEST_F(ChooseClang, RequestedAndEnvironmentWin) {
+  fake_clang("clang-19", "19.1.7");
+  fake_clang("clang-15", "15.0.7");
+  setenv("CLANG", "clang-15", 1);
+  EXPECT_EQ(choose_clang("").command, "clang-15");
+  EXPECT_EQ(choose_clang("").major, 15);
+  EXPECT_EQ(choose_clang("clang-19").command, "clang-19");
+}
+
+TEST_F(ChooseClang, MissingClangHasNoIdentity) {
+  Clang clang = choose_clang("clang-99");
+  EXPECT_EQ(clang.command, "clang-99");
+  EXPECT_TRUE(clang.identity.empty());
+  EXPECT_EQ(clang.major, 0);
+}
+
+TEST_F(ChooseClang, VersionIsAskedAgainWhenClangIsReplaced) {
+  fake_clang("clang-19", "19.1.7");
+  EXPECT_EQ(describe_clang("clang-19").major, 19);
+  fake_clang("clang-19", "21.0.0-rc1");  // another size and mtime: another build
+  EXPECT_EQ(describe_clang("clang-19").major, 21);
+}
+
+class Includes : public TempFolder {};
+
+TEST_F(Includes, HeaderBesideTheSourceWantsVmlinux) {
+  write("common.h", "#pragma once\n#include \"vmlinux.h\"\n#include <bpf/bpf_helpers.h>\n");
+  fs::path source = write("x.bpf.c", "#include \"common.h\"\nint x;\n");
+  IncludeScan scan = scan_includes(source, {dir});
+  EXPECT_TRUE(scan.wants_vmlinux);
+  ASSERT_EQ(scan.files.size(), 2u);
+  EXPECT_EQ(scan.files[1].filename(), "common.h");
+}
+
+TEST_F(Includes, AngleIncludeThroughAUserFolder) {
+  write("inc/defs.h", "#  include   <vmlinux.h>\n");
+  fs::path source = write("src/x.bpf.c", "#include <defs.h>\n");
+  EXPECT_FALSE(scan_includes(source, {dir / "src"}).wants_vmlinux);  // defs.h is not found: a system header
+  EXPECT_TRUE(scan_includes(source, {dir / "src", dir / "inc"}).wants_vmlinux);
+}
+
+TEST_F(Includes, TheUsersOwnVmlinuxWinsAndIsNotRead) {
+  write("vmlinux.h", "#include \"never.h\"\n");
+  write("never.h", "#include \"vmlinux.h\"\n");
+  write("common.h", "#include \"vmlinux.h\"\n");
+  fs::path source = write("x.bpf.c", "#include \"common.h\"\n");
+  IncludeScan scan = scan_includes(source, {dir});
+  EXPECT_FALSE(scan.wants_vmlinux);
+  EXPECT_EQ(scan.files.size(), 2u);
+}
+
+TEST_F(Includes, SystemHeadersAndCommentsDoNotCount) {
+  fs::path source = write("x.bpf.c", "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n// #include \"vmlinux.h\"\n");
+  IncludeScan scan = scan_includes(source, {dir});
+  EXPECT_FALSE(scan.wants_vmlinux);
+  EXPECT_EQ(scan.files.size(), 1u);
+}
+
+TEST_F(Includes, CyclesEndAndMacrosAreSeenInHeaders) {
+  write("a.h", "#include \"b.h\"\n");
+  write("b.h", "#include \"a.h\"\n#define BPF_NO_KFUNC_PROTOTYPES\n#include \"vmlinux.h\"\n");
+  fs::path source = write("x.bpf.c", "#include \"a.h\"\n");
+  IncludeScan scan = scan_includes(source, {dir});
+  EXPECT_TRUE(scan.wants_vmlinux);
+  EXPECT_EQ(scan.files.size(), 3u);
+  EXPECT_TRUE(scan.mentions("BPF_NO_KFUNC_PROTOTYPES"));
+  EXPECT_FALSE(scan.mentions("BPF_NO_PRESERVE_ACCESS_INDEX"));
+}
+
+TEST(IncludeDirs, FromClangFlags) {
+  std::vector<fs::path> dirs = include_dirs_of({"-Ia", "-I", "b", "-DX", "-iquote", "c", "-iquoted", "-O2"});
+  EXPECT_EQ(dirs, (std::vector<fs::path>{"a", "b", "c", "d"}));
+}
+
+}  // namespace
+}  // namespace ecli::compiler

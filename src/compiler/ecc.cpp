@@ -170,6 +170,11 @@ void merge_docs(package::Meta& meta, const SourceDocs& docs) {
 
 EccResult run_ecc(const EccOptions& options) {
   std::filesystem::path source = std::filesystem::absolute(options.source);
+  // The source's folder comes first, so a vmlinux.h or header beside it wins.
+  std::vector<std::filesystem::path> user_dirs = {source.parent_path()};
+  for (auto& dir : include_dirs_of(options.extra_flags)) user_dirs.push_back(dir);
+  // Before anything is written: a missing source is named as the user gave it.
+  IncludeScan includes = scan_includes(options.source, user_dirs);
   std::filesystem::path out_dir = options.output_dir.empty() ? source.parent_path() : options.output_dir;
   std::filesystem::create_directories(out_dir);
   std::string name = program_base_name(source);
@@ -180,11 +185,6 @@ EccResult run_ecc(const EccOptions& options) {
     if (!options.quiet) std::cerr << text << std::endl;
   };
   say("Compiling bpf object...");
-
-  // The source's folder comes first, so a vmlinux.h or header beside it wins.
-  std::vector<std::filesystem::path> user_dirs = {source.parent_path()};
-  for (auto& dir : include_dirs_of(options.extra_flags)) user_dirs.push_back(dir);
-  IncludeScan includes = scan_includes(options.source, user_dirs);  // names a missing source as given
 
   std::filesystem::path vmlinux_header;
   std::filesystem::path pch;

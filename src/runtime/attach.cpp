@@ -57,7 +57,8 @@ std::string missing_kernel_feature(const std::string& kind) {
 
 bool Attachments::attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
                              ProgramChoice* choice, std::vector<std::string>& report) {
-  // Where each network program goes, before anything is attached.
+  // Where each network program and user probe goes, before anything is attached.
+  auto user_probes = plan_user_probes(object.get(), user_probes_);
   std::vector<std::pair<struct bpf_program*, NetTarget>> targets;
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, object.get()) {
@@ -84,6 +85,11 @@ bool Attachments::attach_all(BpfObject& object, const package::Meta& meta, const
 
   bpf_object__for_each_program(prog, object.get()) {
     if (!bpf_program__autoload(prog) || net_kind(prog) != NetKind::None) continue;
+    if (auto user = user_probes.find(prog); user != user_probes.end()) {
+      links_.push_back(attach_user_probe(prog, user->second));  // throws for a function or probe not found
+      report.push_back(fmt::format("attached {} to {}", bpf_program__name(prog), describe(user->second)));
+      continue;
+    }
     clear_libbpf_log();
     struct bpf_link* link = bpf_program__attach(prog);
     long err = libbpf_get_error(link);

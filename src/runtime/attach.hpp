@@ -8,6 +8,7 @@
 
 #include "package/package.hpp"
 #include "runtime/net_attach.hpp"
+#include "runtime/uprobe_attach.hpp"
 
 struct bpf_link;
 
@@ -18,7 +19,8 @@ class ProgramChoice;
 
 class Attachments {
  public:
-  Attachments() = default;
+  // `user_probes`: where uprobe, uretprobe and USDT programs go (--binary, --pid).
+  explicit Attachments(UserProbeOptions user_probes = {}) : user_probes_(std::move(user_probes)) {}
   ~Attachments() { detach_all(); }
   Attachments(const Attachments&) = delete;
   Attachments& operator=(const Attachments&) = delete;
@@ -40,6 +42,7 @@ class Attachments {
   std::vector<struct bpf_link*> links_;
   std::vector<int> link_fds_;          // kernel links made with bpf_link_create (tcx, XDP, cgroup)
   std::vector<TcFilter> tc_filters_;   // netlink filters, removed one by one
+  UserProbeOptions user_probes_;
 };
 
 // Why a program of this kind cannot attach here, if the kernel lacks the

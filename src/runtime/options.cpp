@@ -318,7 +318,7 @@ std::optional<std::vector<GlobalSetting>> ProgramOptions::parse(const std::vecto
     }
     if (!text) continue;
     try {
-      settings.push_back({spec.var, encode_value(spec.type, *text)});
+      settings.push_back({spec.var, encode_value(spec.type, *text), options[i]->count() == 0});
     } catch (const Error& e) {
       throw Error(fmt::format("invalid value for --{}: {}", spec.long_name, e.what()));
     }

@@ -34,6 +34,7 @@ struct OptionSpec {
 struct GlobalSetting {
   btf::GlobalVariable var;
   std::string bytes;
+  bool from_default = false;  // an @cmdarg default, not given on the command line
 };
 
 // One spec per settable global; `initial_bytes(var)` returns the object's

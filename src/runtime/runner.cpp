@@ -16,6 +16,7 @@
 #include "runtime/sampler.hpp"
 #include "runtime/target.hpp"
 #include "runtime/trace_pipe.hpp"
+#include "runtime/uprobe_attach.hpp"
 #include "util/error.hpp"
 
 namespace ecli::runtime {
@@ -40,7 +41,7 @@ int run(const RunOptions& options) {
   std::unique_ptr<EventStreams> events_owner;
   std::unique_ptr<Sampler> sampler_owner;
   std::unique_ptr<TracePipe> trace;
-  Attachments attachments;
+  Attachments attachments(options.user_probes);
   std::vector<std::string> report;
   for (;;) {
     object = std::make_unique<BpfObject>(target.package, policy);
@@ -62,6 +63,7 @@ int run(const RunOptions& options) {
         std::cout << program_options.help() << std::flush;
         return 0;
       }
+      apply_pid_option(options.user_probes.pid, object->get(), object->globals(), *settings);
     }
     object->apply(*settings);
     object->load();

@@ -5,6 +5,7 @@
 
 #include "runtime/event_streams.hpp"
 #include "runtime/net_attach.hpp"
+#include "runtime/uprobe_attach.hpp"
 
 namespace ecli::runtime {
 
@@ -18,6 +19,7 @@ struct RunOptions {
   std::string sort_by;      // sampled tables: --sort
   int64_t top = -1;         // sampled tables: --top
   NetOptions net;           // tc, XDP and cgroup targets
+  UserProbeOptions user_probes;  // --binary, --pid
   bool strict = false;      // every program must load and attach (no alternatives, no skipping)
   std::vector<std::string> max_entries;  // "MAP=N" overrides
   // ecli's own option names ("-d", "--json"...), to explain one given after TARGET.

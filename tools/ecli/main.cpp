@@ -53,6 +53,15 @@ int main(int argc, char** argv) {
   run->add_option("--max-entries", options.max_entries, "Set a map's max_entries (repeatable)")
       ->type_name("MAP=N")
       ->allow_extra_args(false);
+  run->add_option("--binary", options.user_probes.binaries,
+                  "Binary of uprobe/USDT programs (a path, library or program name; PROG= for one program; "
+                  ":FUNCTION or :PROVIDER:NAME when SEC() names none)")
+      ->type_name("[PROG=]PATH[:FUNC]")
+      ->allow_extra_args(false);
+  run->add_option("-p,--pid", options.user_probes.pid,
+                  "Trace one process: uprobe/USDT programs, and programs with a pid filter (targ_pid...)")
+      ->type_name("PID")
+      ->check(CLI::PositiveNumber);
   std::string fields;  // one argument, split here: a list option would swallow TARGET
   run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
   run->footer(

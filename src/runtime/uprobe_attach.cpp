@@ -359,6 +359,10 @@ struct bpf_link* attach_user_probe(struct bpf_program* prog, const UserProbeTarg
   if (err == -ENOENT && !t.function.empty())
     throw Error(fmt::format("cannot attach {}: function {} not found in {} (see `nm -D {}`)", label, t.function,
                             t.binary, t.binary));
+  if (err == -524 /*ENOTSUPP*/ && t.offset)
+    throw Error(fmt::format("cannot attach {} to {}: the kernel cannot place a uprobe there (an offset must be the "
+                            "start of an instruction; see `objdump -d {}`)",
+                            label, describe(t), t.binary));
   if (err == -ESRCH && t.pid > 0)
     throw Error(fmt::format("cannot attach {}: --pid {}: no process {} is running", label, t.pid, t.pid));
   throw Error(fmt::format("cannot attach {} to {}: {}{}", label, describe(t), errno_text(static_cast<int>(err)),

@@ -91,9 +91,10 @@ TEST(Alternatives, StrictFailsWhereTheDefaultRuns) {
   EXPECT_EQ(run({"bpftool", "prog", "show", "name", "unlinkat_tp"}).out, "");  // nothing left loaded
 }
 
-// A child that forks and execs /bin/true once go() is called; the exec's parent is the trigger.
-Trigger exec_true() {
-  return Trigger([] {
+// Runs exec_versions from `package` while a child of the test execs /bin/true
+// once; returns what ecli said on stderr and the one version that printed it.
+void run_exec_versions(const std::string& package, std::string& err, std::string& how) {
+  Trigger parent([] {
     pid_t child = fork();
     if (child == 0) {
       execl("/bin/true", "true", nullptr);
@@ -101,13 +102,7 @@ Trigger exec_true() {
     }
     waitpid(child, nullptr, 0);
   });
-}
-
-TEST(Alternatives, TpBtfIsChosenOverRawTpAndTracepointAndEachExecPrintsOnce) {
-  REQUIRE_ROOT();
-  Trigger parent = exec_true();
-  Process ecli(ecli_run({"--json", "-d", "20", test_package("exec_versions"), "--targ_ppid",
-                         std::to_string(parent.pid())}));
+  Process ecli(ecli_run({"--json", "-d", "20", package, "--targ_ppid", std::to_string(parent.pid())}));
   ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
   parent.go();
   ASSERT_TRUE(parent.wait());
@@ -115,13 +110,21 @@ TEST(Alternatives, TpBtfIsChosenOverRawTpAndTracepointAndEachExecPrintsOnce) {
   ecli.signal(SIGINT);
   ASSERT_EQ(ecli.wait_exit(), 0) << ecli.err();
   auto seen = events_with(ecli.out(), "comm", "true");
-  ASSERT_EQ(seen.size(), 1u) << ecli.out();
-  EXPECT_EQ(seen[0]["how"], "tp_btf");
-  EXPECT_NE(ecli.err().find("'exec_btf' (SEC(\"tp_btf/sched_process_exec\")) covers the tracepoint sched_process_exec: "
-                            "the best this kernel supports; not loading 'exec_raw' (SEC(\"raw_tp/sched_process_exec\")), "
-                            "'exec_tp' (SEC(\"tp/sched/sched_process_exec\"))"),
+  ASSERT_EQ(seen.size(), 1u) << ecli.out();  // each exec once
+  err = ecli.err();
+  how = seen[0]["how"];
+}
+
+TEST(Alternatives, TpBtfIsChosenOverRawTpAndTracepointAndEachExecPrintsOnce) {
+  REQUIRE_ROOT();
+  std::string err, how;
+  run_exec_versions(test_package("exec_versions"), err, how);
+  EXPECT_EQ(how, "tp_btf");
+  EXPECT_NE(err.find("'exec_btf' (SEC(\"tp_btf/sched_process_exec\")) covers the tracepoint sched_process_exec: "
+                     "the best this kernel supports; not loading 'exec_raw' (SEC(\"raw_tp/sched_process_exec\")), "
+                     "'exec_tp' (SEC(\"tp/sched/sched_process_exec\"))"),
             std::string::npos)
-      << ecli.err();
+      << err;
 }
 
 TEST(Alternatives, RawTpTakesThePlaceOfATpBtfTheVerifierRejects) {
@@ -131,24 +134,15 @@ TEST(Alternatives, RawTpTakesThePlaceOfATpBtfTheVerifierRejects) {
   Result built = run({ecc_bin(), "-q", "-a", "-DREJECT_TP_BTF", "-o", dir.path().string(),
                       ECLI_SOURCE_DIR "/tests/data/exec_versions.bpf.c"});
   ASSERT_EQ(built.code, 0) << built.err;
-  Trigger parent = exec_true();
-  Process ecli(ecli_run({"--json", "-d", "20", (dir / "package.json").string(), "--targ_ppid",
-                         std::to_string(parent.pid())}));
-  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
-  parent.go();
-  ASSERT_TRUE(parent.wait());
-  ASSERT_TRUE(ecli.wait_stdout("\"comm\":\"true\"")) << ecli.out() << ecli.err();
-  ecli.signal(SIGINT);
-  ASSERT_EQ(ecli.wait_exit(), 0) << ecli.err();
-  auto seen = events_with(ecli.out(), "comm", "true");
-  ASSERT_EQ(seen.size(), 1u) << ecli.out();
-  EXPECT_EQ(seen[0]["how"], "raw_tp");
-  EXPECT_NE(ecli.err().find("skipped exec_btf (SEC(\"tp_btf/sched_process_exec\")): the BPF verifier rejected it: "),
+  std::string err, how;
+  run_exec_versions((dir / "package.json").string(), err, how);
+  EXPECT_EQ(how, "raw_tp");
+  EXPECT_NE(err.find("skipped exec_btf (SEC(\"tp_btf/sched_process_exec\")): the BPF verifier rejected it: "),
             std::string::npos)
-      << ecli.err();
-  EXPECT_NE(ecli.err().find("'exec_raw' (SEC(\"raw_tp/sched_process_exec\")) covers the tracepoint sched_process_exec"),
+      << err;
+  EXPECT_NE(err.find("'exec_raw' (SEC(\"raw_tp/sched_process_exec\")) covers the tracepoint sched_process_exec"),
             std::string::npos)
-      << ecli.err();
+      << err;
 }
 
 TEST(Alternatives, PlaceholdersAndMissingTracepointsAreSwitchedOffAndTheRestRuns) {

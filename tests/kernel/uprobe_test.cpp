@@ -129,7 +129,7 @@ char LICENSE[] SEC("license") = "GPL";
 // events of one of them are returned.
 // FIRST and SECOND in the arguments stand for their pids.
 std::vector<nlohmann::json> events_of_two_callers(std::vector<std::string> args, std::vector<std::string> program_args,
-                                                  pid_t& first, pid_t& second) {
+                                                  pid_t& first, pid_t& second, std::string* err = nullptr) {
   auto action = [] {
     for (int i = 0; i < 3; i++) {
       double load[3];
@@ -158,6 +158,7 @@ std::vector<nlohmann::json> events_of_two_callers(std::vector<std::string> args,
   // Both callers are done; their events are in the rings. Stopping drains them.
   ecli.signal(SIGINT);
   EXPECT_EQ(ecli.wait_exit(), 0) << ecli.err();
+  if (err) *err = ecli.err();
   return json_lines(ecli.out());
 }
 
@@ -170,7 +171,10 @@ int count(const std::vector<nlohmann::json>& events, pid_t pid, const std::strin
 TEST(Uprobe, PidLimitsAUprobeAndAPidFilterToOneOfTwoProcesses) {
   REQUIRE_ROOT();
   pid_t first, second;
-  auto events = events_of_two_callers({"--binary", "libc", "-p", "FIRST"}, {}, first, second);
+  std::string err;
+  auto events = events_of_two_callers({"--binary", "libc", "-p", "FIRST"}, {}, first, second, &err);
+  // Of targ_tgid and targ_pid, the process is targ_tgid (targ_pid would be a thread).
+  EXPECT_NE(err.find(fmt::format("--pid {}: limiting events through targ_tgid\n", first)), std::string::npos) << err;
   EXPECT_EQ(count(events, first, "GETLOADAVG_UPROBE"), 3);
   EXPECT_EQ(count(events, first, "GETPPID_SYSCALL"), 3);
   for (const auto& e : events) EXPECT_EQ(e["pid"], first) << e.dump();

@@ -15,25 +15,6 @@ namespace {
 
 constexpr const char* kRunning = "ecli: running";
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    out.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return out;
-}
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  for (auto& line : split_lines(text))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));  // throws (fails the test) if invalid
-  return out;
-}
-
 // A minimal RFC 4180 reader: quoted cells, doubled quotes.
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
   std::vector<std::vector<std::string>> rows(1);

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "support/process.hpp"
 
 namespace ecli::test {
@@ -36,6 +38,10 @@ std::string test_package(const std::string& name);
 std::vector<std::string> ecli_run(std::vector<std::string> args);
 
 std::string read_text(const fs::path& path);
+// The lines of `text` (without their newlines), and each non-empty one parsed
+// as JSON (a line that is not JSON throws, failing the test).
+std::vector<std::string> split_lines(const std::string& text);
+std::vector<nlohmann::json> json_lines(const std::string& text);
 void write_text(const fs::path& path, const std::string& text);
 
 // Kernel tests need root; without it they are skipped, saying so.

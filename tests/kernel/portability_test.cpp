@@ -17,18 +17,6 @@ constexpr const char* kRunning = "ecli: running";
 
 bool kernel_has_kprobes() { return access("/sys/bus/event_source/devices/kprobe", F_OK) == 0; }
 
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) out.push_back(nlohmann::json::parse(text.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
-  return out;
-}
-
 // Events of one stream whose `field` is `value`.
 std::vector<nlohmann::json> events_with(const std::string& out, const std::string& field, const std::string& value) {
   std::vector<nlohmann::json> found;

@@ -14,18 +14,6 @@ namespace {
 
 constexpr const char* kRunning = "ecli: running";
 
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) out.push_back(nlohmann::json::parse(text.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
-  return out;
-}
-
 // A package with its @sample changed, written to `dir`.
 std::string with_sample(const std::string& package, const std::string& map, const nlohmann::json& sample,
                         const TempDir& dir) {

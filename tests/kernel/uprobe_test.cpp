@@ -21,18 +21,6 @@ constexpr const char* kRunning = "ecli: running";
 // first on PATH may be another build without them (pyenv's here).
 constexpr const char* kPython = "/usr/bin/python3";
 
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) out.push_back(nlohmann::json::parse(text.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
-  return out;
-}
-
 // Exactly one line on stderr, containing `text`, exit code 1, and none of
 // `program`'s kind left loaded.
 void expect_error_line(const Result& r, const std::string& text, const std::string& program) {

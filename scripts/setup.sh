@@ -16,7 +16,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libbenchmark-dev           # tests and benchmarks
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
-  libbpf-tools bpftrace                   # peers compared in bench/
+  libbpf-tools bpftrace hyperfine         # peers compared in bench/, and timing
 )
 export DEBIAN_FRONTEND=noninteractive
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }

@@ -3,6 +3,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -202,7 +203,10 @@ void BpfObject::open(bool use_cached_core_btf) {
   }
 }
 
-BpfObject::~BpfObject() { bpf_object__close(object_); }
+BpfObject::~BpfObject() {
+  for (auto& [section, mapping] : mapped_) munmap(mapping.first, mapping.second);
+  bpf_object__close(object_);
+}
 
 struct bpf_map* BpfObject::section_map(const std::string& section) const {
   const struct btf* btf = bpf_object__btf(object_);
@@ -214,6 +218,20 @@ struct bpf_map* BpfObject::section_map(const std::string& section) const {
     if (t && btf_is_datasec(t) && section == btf__name_by_offset(btf, t->name_off)) return map;
   }
   return nullptr;
+}
+
+uint8_t* BpfObject::mapped_section(const std::string& section) {
+  if (auto it = mapped_.find(section); it != mapped_.end()) return static_cast<uint8_t*>(it->second.first);
+  struct bpf_map* map = section_map(section);
+  if (!map || bpf_map__fd(map) < 0 || !(bpf_map__map_flags(map) & BPF_F_MMAPABLE)) return nullptr;
+  // The kernel's own pages of the section, shared with the programs (as a skeleton maps them).
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t size = (bpf_map__value_size(map) + page - 1) / page * page;
+  bool read_only = bpf_map__map_flags(map) & BPF_F_RDONLY_PROG;
+  void* mem = mmap(nullptr, size, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+  if (mem == MAP_FAILED) return nullptr;
+  mapped_[section] = {mem, size};
+  return static_cast<uint8_t*>(mem);
 }
 
 std::string BpfObject::initial_bytes(const btf::GlobalVariable& var) const {

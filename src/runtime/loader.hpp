@@ -3,6 +3,7 @@
 // errors explained in one line (privileges, missing kernel features, the
 // verifier's reason). Owns the bpf_object; closing it frees every fd.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,6 +45,10 @@ class BpfObject {
   std::string initial_bytes(const btf::GlobalVariable& var) const;
   void apply(const std::vector<GlobalSetting>& settings);
 
+  // After loading: the memory of a data section (.bss, .data) that the kernel
+  // shares with the programs, mapped once; null when the section cannot be mapped.
+  uint8_t* mapped_section(const std::string& section);
+
   // Whether any program calls bpf_trace_printk / bpf_trace_vprintk.
   bool uses_trace_printk() const;
 
@@ -70,6 +75,7 @@ class BpfObject {
   std::vector<std::pair<btf::GlobalVariable, btf::ValueType>> globals_;
   std::vector<GlobalSetting> settings_;  // applied again if the object is reopened
   LoadPolicy policy_;
+  std::map<std::string, std::pair<void*, size_t>> mapped_;  // section -> our mapping of it
   std::vector<std::string> sizing_report_;
 };
 

@@ -71,7 +71,8 @@ int run(const RunOptions& options) {
     // Streams and the trace instance exist before anything is attached, so no event is lost.
     events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output);
     sampler_owner = std::make_unique<Sampler>(
-        *object, target.package.meta, SampleOptions{options.output.format, options.sort_by, options.top, options.verbose});
+        *object, target.package.meta, SampleOptions{options.output.format, options.sort_by, options.top, options.verbose, options.interval_ms,
+                      options.clear});
     if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
 
     report.clear();

@@ -20,6 +20,8 @@ struct RunOptions {
   int64_t top = -1;         // sampled tables: --top
   NetOptions net;           // tc, XDP and cgroup targets
   UserProbeOptions user_probes;  // --binary, --pid
+  int64_t interval_ms = 0;  // -i: print results every so often too (0: only at exit)
+  bool clear = false;       // --clear: empty printed results after each interval
   bool strict = false;      // every program must load and attach (no alternatives, no skipping)
   std::vector<std::string> max_entries;  // "MAP=N" overrides
   // ecli's own option names ("-d", "--json"...), to explain one given after TARGET.

@@ -1,9 +1,11 @@
 #include "runtime/sampler.hpp"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -27,6 +29,77 @@ double cpu_ms() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// Whether ecc (or the user, editing package.json) made this map or global a
+// result to print: "role": "result", or an explicit "print".
+bool is_result(const package::Json& extra) {
+  if (!extra.is_object()) return false;
+  if (auto it = extra.find("print"); it != extra.end() && it->is_boolean()) return it->get<bool>();
+  auto role = extra.find("role");
+  return role != extra.end() && role->is_string() && role->get<std::string>() == "result";
+}
+
+// The integers of a value, what adding up per-CPU copies adds.
+void collect_counters(const btf::FieldPlan& f, uint32_t base, std::vector<std::pair<uint32_t, uint32_t>>& out) {
+  using btf::FieldKind;
+  if ((f.kind == FieldKind::Signed || f.kind == FieldKind::Unsigned) && !f.bit_size) {
+    out.emplace_back(base + f.offset, f.size);
+  } else if (f.kind == FieldKind::Struct) {
+    for (const auto& m : f.members) collect_counters(m, base + f.offset, out);
+  } else if (f.kind == FieldKind::Array && f.element) {
+    for (uint32_t i = 0; i < f.count; i++) collect_counters(*f.element, base + f.offset + i * f.element->size, out);
+  }
+}
+
+// A histogram when the value holds a `slots` array, else a table.
+package::SampleSpec result_spec(const btf::RenderPlan& value, const SampleOptions& options) {
+  package::SampleSpec spec;
+  spec.kind = package::SampleSpec::Kind::Table;
+  for (const auto& f : value.fields)
+    if (f.name == "slots") spec.kind = package::SampleSpec::Kind::Log2Hist;
+  spec.unit = "value";
+  spec.interval_ms = options.interval_ms;
+  spec.clear_map = options.clear;
+  return spec;
+}
+
+// The key of a global array's rows: its index, or the names of the enum that sizes it.
+btf::RenderPlan index_plan(const struct btf* btf, const package::Json& extra, uint32_t count) {
+  btf::FieldPlan f;
+  f.name = "index";
+  f.kind = btf::FieldKind::Unsigned;
+  f.size = 4;
+  f.c_type = "__u32";
+  std::vector<std::string> names;
+  if (auto it = extra.find("index_names"); it != extra.end() && it->is_array())
+    for (const auto& n : *it)
+      if (n.is_string()) names.push_back(n.get<std::string>());
+  if (auto it = extra.find("index_enum"); names.empty() && it != extra.end() && it->is_string() && btf) {
+    std::string name = it->get<std::string>();
+    if (name.starts_with("enum ")) name = name.substr(5);
+    int id = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_ENUM);
+    if (id > 0) {
+      const btf_type* t = btf__type_by_id(btf, id);
+      const struct btf_enum* e = btf_enum(t);
+      for (int i = 0; i < btf_vlen(t); i++)
+        if (e[i].val >= 0 && static_cast<uint32_t>(e[i].val) < count) {
+          if (names.size() <= static_cast<size_t>(e[i].val)) names.resize(e[i].val + 1);
+          names[e[i].val] = btf__name_by_offset(btf, e[i].name_off);
+        }
+      f.name = name;
+    }
+  }
+  if (!names.empty()) {
+    f.kind = btf::FieldKind::Enum;
+    for (size_t i = 0; i < names.size(); i++)
+      if (!names[i].empty()) f.enumerators.emplace_back(static_cast<int64_t>(i), names[i]);
+  }
+  btf::RenderPlan plan;
+  plan.type_name = "struct " + f.name;  // a named column, not a bare "key"
+  plan.size = 4;
+  plan.fields.push_back(std::move(f));
+  return plan;
 }
 
 }  // namespace
@@ -62,6 +135,105 @@ Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptio
       warn(fmt::format("map '{}' is not sampled: {}", m.name, e.what()));
     }
   }
+  for (const auto& m : meta.maps) {
+    if (!m.sample.is_null() || !is_result(m.extra)) continue;
+    try {
+      add_result_map(object, m, options);
+    } catch (const Error& e) {
+      warn(fmt::format("map '{}' is not printed: {}", m.name, e.what()));
+    }
+  }
+  add_global_results(object, meta, options);
+}
+
+void Sampler::add_result_map(BpfObject& object, const package::Map& m, const SampleOptions& options) {
+  const struct btf* btf = bpf_object__btf(object.get());
+  struct bpf_map* map = bpf_object__find_map_by_name(object.get(), m.name.c_str());
+  if (!map) throw Error("the object has no such map");
+  auto type = bpf_map__type(map);
+  bool per_cpu = type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+                 type == BPF_MAP_TYPE_PERCPU_ARRAY;
+  bool hash = type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_LRU_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
+              type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  if (!hash && type != BPF_MAP_TYPE_ARRAY && type != BPF_MAP_TYPE_PERCPU_ARRAY)
+    throw Error("only hash and array maps are printed");
+  if (!btf || !bpf_map__btf_key_type_id(map) || !bpf_map__btf_value_type_id(map))
+    throw Error("its key and value types are not in the object's BTF (declare them with __type)");
+  btf::RenderPlan key = btf::build_render_plan(btf, bpf_map__btf_key_type_id(map));
+  btf::RenderPlan value = btf::build_render_plan(btf, bpf_map__btf_value_type_id(map));
+  Sampled s;
+  s.name = m.name;
+  s.fd = bpf_map__fd(map);
+  s.hash = hash;
+  s.skip_zeros = !hash;
+  s.key_size = bpf_map__key_size(map);
+  s.value_size = bpf_map__value_size(map);
+  s.max_entries = std::min(bpf_map__max_entries(map), kMaxEntriesRead);
+  if (per_cpu) {
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) throw Error("cannot count the possible CPUs: " + errno_text(cpus));
+    s.cpus = static_cast<uint32_t>(cpus);
+    s.cpu_stride = (s.value_size + 7) / 8 * 8;
+    for (const auto& f : value.fields) collect_counters(f, 0, s.counters);
+  }
+  package::SampleSpec spec = result_spec(value, options);
+  s.exit_only = spec.interval_ms <= 0;
+  s.due = s.exit_only ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(spec.interval_ms);
+  s.writer = std::make_unique<output::SnapshotWriter>(m.name, spec, std::move(key), std::move(value), options.format,
+                                                      options.sort_by, options.top);
+  maps_.push_back(std::move(s));
+}
+
+void Sampler::add_global_results(BpfObject& object, const package::Meta& meta, const SampleOptions& options) {
+  const struct btf* btf = bpf_object__btf(object.get());
+  if (!btf) return;
+  for (const auto& section : meta.data_sections) {
+    for (const auto& var : section.variables) {
+      if (!is_result(var.extra)) continue;
+      try {
+        const btf::GlobalVariable* g = nullptr;
+        for (const auto& [candidate, type] : object.globals())
+          if (candidate.name == var.name) g = &candidate;
+        if (!g) throw Error("the object has no such global");
+        uint8_t* base = object.mapped_section(g->section);
+        if (!base) throw Error("its section " + g->section + " cannot be read while the programs run");
+        int resolved = btf__resolve_type(btf, g->type_id);
+        const btf_type* t = resolved > 0 ? btf__type_by_id(btf, resolved) : nullptr;
+        Sampled s;
+        s.name = var.name;
+        s.global = base + g->offset;
+        s.skip_zeros = true;
+        s.key_size = 4;
+        btf::RenderPlan key, value;
+        if (t && btf_is_array(t) && btf_array(t)->nelems > 0) {
+          uint32_t count = btf_array(t)->nelems;
+          s.element_size = g->size / count;
+          s.max_entries = count;
+          value = btf::build_render_plan(btf, btf_array(t)->type);
+          key = index_plan(btf, var.extra, count);
+        } else {
+          // One counter: a table of one row, keyed by nothing.
+          s.element_size = g->size;
+          s.max_entries = 1;
+          value = btf::build_render_plan(btf, g->type_id);
+          key.type_name = "struct";
+        }
+        if (value.fields.size() == 1 && !value.type_name.starts_with("struct")) {
+          value.fields[0].name = var.name;  // the column says what is counted
+          value.type_name = "struct " + var.name;
+        }
+        s.value_size = s.element_size;
+        package::SampleSpec spec = result_spec(value, options);
+        s.exit_only = spec.interval_ms <= 0;
+        s.due = s.exit_only ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(spec.interval_ms);
+        s.writer = std::make_unique<output::SnapshotWriter>(var.name, spec, std::move(key), std::move(value),
+                                                            options.format, options.sort_by, options.top);
+        maps_.push_back(std::move(s));
+      } catch (const Error& e) {
+        warn(fmt::format("global '{}' is not printed: {}", var.name, e.what()));
+      }
+    }
+  }
 }
 
 int Sampler::next_timeout_ms() const {
@@ -79,23 +251,29 @@ bool Sampler::tick() {
     auto interval = std::chrono::milliseconds(s.writer->spec().interval_ms);
     s.due += interval;
     if (s.due <= now) s.due = now + interval;  // fell behind: do not print a burst
-    if (!snapshot(s)) return false;
+    if (!snapshot(s, false)) return false;
   }
   return true;
 }
 
 bool Sampler::snapshot_all() {
   for (auto& s : maps_)
-    if (!snapshot(s)) return false;
+    if (!snapshot(s, true)) return false;
   return true;
+}
+
+// Bytes of one entry's value as the kernel hands it over (per-CPU: every CPU's copy).
+static size_t raw_value_size(uint32_t value_size, uint32_t cpus, uint32_t stride) {
+  return cpus ? size_t(cpus) * stride : value_size;
 }
 
 size_t Sampler::read_entries_one_by_one(Sampled& s, bool clear) {
   std::vector<uint8_t> key(s.key_size), next(s.key_size);
+  size_t raw = raw_value_size(s.value_size, s.cpus, s.cpu_stride);
   size_t n = 0;
   void* prev = nullptr;
   while (n < s.max_entries && bpf_map_get_next_key(s.fd, prev, next.data()) == 0) {
-    if (bpf_map_lookup_elem(s.fd, next.data(), s.values.data() + n * s.value_size) == 0) {
+    if (bpf_map_lookup_elem(s.fd, next.data(), s.values.data() + n * raw) == 0) {
       std::memcpy(s.keys.data() + n * s.key_size, next.data(), s.key_size);
       n++;
     }
@@ -103,7 +281,7 @@ size_t Sampler::read_entries_one_by_one(Sampled& s, bool clear) {
     prev = key.data();
   }
   if (clear) {
-    std::vector<uint8_t> zero(s.value_size);
+    std::vector<uint8_t> zero(raw);
     for (size_t i = 0; i < n; i++) {
       if (s.hash) bpf_map_delete_elem(s.fd, s.keys.data() + i * s.key_size);
       else bpf_map_update_elem(s.fd, s.keys.data() + i * s.key_size, zero.data(), BPF_ANY);
@@ -113,8 +291,10 @@ size_t Sampler::read_entries_one_by_one(Sampled& s, bool clear) {
 }
 
 size_t Sampler::read_entries(Sampled& s, bool clear) {
+  if (s.global) return read_global(s, clear);
+  size_t raw = raw_value_size(s.value_size, s.cpus, s.cpu_stride);
   s.keys.resize(size_t(s.max_entries) * s.key_size);
-  s.values.resize(size_t(s.max_entries) * s.value_size);
+  s.values.resize(size_t(s.max_entries) * raw);
   if (!s.batch) return read_entries_one_by_one(s, clear);
   // Hash maps are read and emptied in the same call, so no count that arrives
   // between reading and clearing is lost.
@@ -128,9 +308,9 @@ size_t Sampler::read_entries(Sampled& s, bool clear) {
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
     void* in = first ? nullptr : batch.data();
     int err = and_delete ? bpf_map_lookup_and_delete_batch(s.fd, in, batch.data(), s.keys.data() + n * s.key_size,
-                                                          s.values.data() + n * s.value_size, &count, &opts)
+                                                          s.values.data() + n * raw, &count, &opts)
                          : bpf_map_lookup_batch(s.fd, in, batch.data(), s.keys.data() + n * s.key_size,
-                                                s.values.data() + n * s.value_size, &count, &opts);
+                                                s.values.data() + n * raw, &count, &opts);
     err = err ? -errno : 0;
     first = false;
     n += count;
@@ -146,7 +326,7 @@ size_t Sampler::read_entries(Sampled& s, bool clear) {
   }
   if (clear && !s.hash && n > 0) {
     // Arrays cannot be emptied; their slots are set back to zero.
-    std::vector<uint8_t> zeros(n * s.value_size);
+    std::vector<uint8_t> zeros(n * raw);
     uint32_t count = static_cast<uint32_t>(n);
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
     if (bpf_map_update_batch(s.fd, s.keys.data(), zeros.data(), &count, &opts) != 0)
@@ -155,14 +335,49 @@ size_t Sampler::read_entries(Sampled& s, bool clear) {
   return n;
 }
 
-bool Sampler::snapshot(Sampled& s) {
+size_t Sampler::read_global(Sampled& s, bool clear) {
+  // The section is shared with the kernel: copy it out, then zero what was read.
+  size_t bytes = size_t(s.max_entries) * s.element_size;
+  s.values.assign(s.global, s.global + bytes);
+  if (clear) std::memset(s.global, 0, bytes);
+  s.keys.resize(size_t(s.max_entries) * 4);
+  for (uint32_t i = 0; i < s.max_entries; i++) std::memcpy(s.keys.data() + i * 4, &i, 4);
+  return s.max_entries;
+}
+
+void Sampler::sum_per_cpu(Sampled& s, size_t n) {
+  // Non-counter bytes (names, flags) come from the first CPU's copy.
+  s.per_cpu.assign(n * s.value_size, 0);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t* copies = s.values.data() + i * size_t(s.cpus) * s.cpu_stride;
+    uint8_t* sum = s.per_cpu.data() + i * s.value_size;
+    std::memcpy(sum, copies, s.value_size);
+    for (const auto& [offset, size] : s.counters) {
+      uint64_t total = 0;
+      for (uint32_t cpu = 0; cpu < s.cpus; cpu++) {
+        uint64_t v = 0;
+        std::memcpy(&v, copies + size_t(cpu) * s.cpu_stride + offset, size);  // little-endian hosts
+        total += v;
+      }
+      std::memcpy(sum + offset, &total, size);
+    }
+  }
+  s.values.swap(s.per_cpu);
+}
+
+bool Sampler::snapshot(Sampled& s, bool final) {
   auto start = Clock::now();
   double cpu_start = cpu_ms();
-  size_t n = read_entries(s, s.writer->spec().clear_map);
+  size_t n = read_entries(s, s.writer->spec().clear_map && !final);
+  if (s.cpus) sum_per_cpu(s, n);
   auto read_done = Clock::now();
-  std::vector<output::SnapshotEntry> entries(n);
-  for (size_t i = 0; i < n; i++)
-    entries[i] = {s.keys.data() + i * s.key_size, s.values.data() + i * s.value_size};
+  std::vector<output::SnapshotEntry> entries;
+  entries.reserve(n);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t* value = s.values.data() + i * s.value_size;
+    if (s.skip_zeros && std::all_of(value, value + s.value_size, [](uint8_t b) { return b == 0; })) continue;
+    entries.push_back({s.keys.data() + i * s.key_size, value});
+  }
   out_.clear();
   s.writer->write(out_, clock_text(time(nullptr)), entries);
   bool ok = write_stdout(std::string_view(out_.data(), out_.size()));

@@ -2,6 +2,12 @@
 // Maps marked `/// @sample`: read on their own interval, printed as
 // histograms or tables, emptied after each print when `clear_map` says so,
 // and printed one last time when ecli stops.
+//
+// Results without annotations, as bpftrace prints its maps: maps whose role
+// (found by ecc, DESIGN.md §5) is "result" and global arrays and counters the
+// programs write are printed when ecli stops, and every --interval. A value
+// that holds a `slots` array prints as a log2 histogram per key, others as a
+// table sorted largest first; per-CPU values are summed over CPUs.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -19,6 +25,8 @@ struct SampleOptions {
   std::string sort_by;  // --sort
   int64_t top = -1;     // --top
   bool verbose = false; // timing of each snapshot on stderr
+  int64_t interval_ms = 0;  // -i: print results this often too (0: only at exit)
+  bool clear = false;       // --clear: empty each result after each interval print
 };
 
 class Sampler {
@@ -39,12 +47,24 @@ class Sampler {
     int fd = -1;
     bool hash = false;  // hash maps can be read and emptied in one batch call
     bool batch = true;  // cleared when the kernel refuses batch operations
+    bool skip_zeros = false;  // arrays: an all-zero slot is no result
     uint32_t key_size = 0, value_size = 0, max_entries = 0;
+    uint32_t cpus = 0;         // per-CPU maps: values are read per CPU, then summed
+    uint32_t cpu_stride = 0;   // bytes of one CPU's copy of a value
+    std::vector<std::pair<uint32_t, uint32_t>> counters;  // (offset, size) of the integers to sum
+    // Global results: a slice of a mmaped data section instead of a map.
+    uint8_t* global = nullptr;
+    uint32_t element_size = 0;
+    bool exit_only = false;
     std::unique_ptr<output::SnapshotWriter> writer;
     std::chrono::steady_clock::time_point due;
-    std::vector<uint8_t> keys, values;
+    std::vector<uint8_t> keys, values, per_cpu;
   };
-  bool snapshot(Sampled& s);
+  void add_result_map(BpfObject& object, const package::Map& m, const SampleOptions& options);
+  void add_global_results(BpfObject& object, const package::Meta& meta, const SampleOptions& options);
+  bool snapshot(Sampled& s, bool final);
+  size_t read_global(Sampled& s, bool clear);
+  void sum_per_cpu(Sampled& s, size_t n);
   size_t read_entries(Sampled& s, bool clear);
   size_t read_entries_one_by_one(Sampled& s, bool clear);
 

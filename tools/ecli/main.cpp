@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
   run->add_option("--cgroup", options.net.cgroup, "Cgroup for cgroup programs (default: the cgroup v2 root)")
       ->type_name("PATH");
   run->add_flag("--tc-netlink", options.net.tc_netlink, "Attach tc programs as netlink filters, not tcx links");
+  double interval = 0;
+  run->add_option("-i,--interval", interval, "Also print the tool's results (maps and globals it fills) every SECONDS")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+  run->add_flag("--clear", options.clear, "Empty each printed result after each --interval print");
   run->add_flag("--strict", options.strict,
                 "Load every program or none: no choosing between versions of a hook, no skipping what cannot run");
   run->add_option("--max-entries", options.max_entries, "Set a map's max_entries (repeatable)")
@@ -92,6 +97,7 @@ int main(int argc, char** argv) {
   options.target = rest.front();
   options.program_args.assign(rest.begin() + 1, rest.end());
   options.trace_pipe = !no_trace_pipe;
+  options.interval_ms = static_cast<int64_t>(interval * 1000 + 0.5);
   for (const CLI::Option* opt : run->get_options()) {
     for (const auto& name : opt->get_snames()) options.own_options.push_back("-" + name);
     for (const auto& name : opt->get_lnames()) options.own_options.push_back("--" + name);

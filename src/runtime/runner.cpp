@@ -72,7 +72,7 @@ int run(const RunOptions& options) {
     events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output);
     sampler_owner = std::make_unique<Sampler>(
         *object, target.package.meta, SampleOptions{options.output.format, options.sort_by, options.top, options.verbose, options.interval_ms,
-                      options.clear});
+                      options.clear, options.per_cpu});
     if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
 
     report.clear();

@@ -22,6 +22,7 @@ struct RunOptions {
   UserProbeOptions user_probes;  // --binary, --pid
   int64_t interval_ms = 0;  // -i: print results every so often too (0: only at exit)
   bool clear = false;       // --clear: empty printed results after each interval
+  bool per_cpu = false;     // --per-cpu: per-CPU maps by CPU, not summed
   bool strict = false;      // every program must load and attach (no alternatives, no skipping)
   std::vector<std::string> max_entries;  // "MAP=N" overrides
   // ecli's own option names ("-d", "--json"...), to explain one given after TARGET.

@@ -175,6 +175,22 @@ void Sampler::add_result_map(BpfObject& object, const package::Map& m, const Sam
     s.cpus = static_cast<uint32_t>(cpus);
     s.cpu_stride = (s.value_size + 7) / 8 * 8;
     for (const auto& f : value.fields) collect_counters(f, 0, s.counters);
+    if (options.per_cpu) {
+      // The key gains the CPU: one row (or histogram) per key and CPU.
+      s.each_cpu = true;
+      uint32_t cpu_at = (s.key_size + 3) / 4 * 4;
+      if (key.type_name.rfind("struct", 0) != 0 && key.type_name.rfind("union", 0) != 0 && key.fields.size() == 1)
+        key.fields[0].name = "key";
+      btf::FieldPlan cpu;
+      cpu.name = "cpu";
+      cpu.kind = btf::FieldKind::Unsigned;
+      cpu.offset = cpu_at;
+      cpu.size = 4;
+      cpu.c_type = "__u32";
+      key.fields.push_back(cpu);
+      key.type_name = "struct " + m.name + "_key";
+      key.size = cpu_at + 4;
+    }
   }
   package::SampleSpec spec = result_spec(value, options);
   s.exit_only = spec.interval_ms <= 0;
@@ -365,18 +381,46 @@ void Sampler::sum_per_cpu(Sampled& s, size_t n) {
   s.values.swap(s.per_cpu);
 }
 
+size_t Sampler::split_per_cpu(Sampled& s, size_t n) {
+  // Each CPU's copy becomes an entry of its own, its key followed by the CPU number.
+  size_t key_out = (s.key_size + 3) / 4 * 4 + 4;
+  size_t rows = n * s.cpus;
+  s.cpu_keys.assign(rows * key_out, 0);
+  s.per_cpu.assign(rows * s.value_size, 0);
+  for (size_t i = 0; i < n; i++) {
+    for (uint32_t cpu = 0; cpu < s.cpus; cpu++) {
+      size_t row = i * s.cpus + cpu;
+      std::memcpy(s.cpu_keys.data() + row * key_out, s.keys.data() + i * s.key_size, s.key_size);
+      std::memcpy(s.cpu_keys.data() + row * key_out + key_out - 4, &cpu, 4);
+      std::memcpy(s.per_cpu.data() + row * s.value_size,
+                  s.values.data() + (i * s.cpus + cpu) * s.cpu_stride, s.value_size);
+    }
+  }
+  s.values.swap(s.per_cpu);
+  return rows;
+}
+
 bool Sampler::snapshot(Sampled& s, bool final) {
   auto start = Clock::now();
   double cpu_start = cpu_ms();
   size_t n = read_entries(s, s.writer->spec().clear_map && !final);
-  if (s.cpus) sum_per_cpu(s, n);
+  size_t rows = n;
+  const uint8_t* keys = s.keys.data();
+  size_t key_stride = s.key_size;
+  if (s.each_cpu) {
+    rows = split_per_cpu(s, n);
+    keys = s.cpu_keys.data();
+    key_stride = s.cpu_keys.size() / std::max<size_t>(rows, 1);
+  } else if (s.cpus) {
+    sum_per_cpu(s, n);
+  }
   auto read_done = Clock::now();
   std::vector<output::SnapshotEntry> entries;
-  entries.reserve(n);
-  for (size_t i = 0; i < n; i++) {
+  entries.reserve(rows);
+  for (size_t i = 0; i < rows; i++) {
     const uint8_t* value = s.values.data() + i * s.value_size;
     if (s.skip_zeros && std::all_of(value, value + s.value_size, [](uint8_t b) { return b == 0; })) continue;
-    entries.push_back({s.keys.data() + i * s.key_size, value});
+    entries.push_back({keys + i * key_stride, value});
   }
   out_.clear();
   s.writer->write(out_, clock_text(time(nullptr)), entries);

@@ -27,6 +27,7 @@ struct SampleOptions {
   bool verbose = false; // timing of each snapshot on stderr
   int64_t interval_ms = 0;  // -i: print results this often too (0: only at exit)
   bool clear = false;       // --clear: empty each result after each interval print
+  bool per_cpu = false;     // --per-cpu: a row per CPU for per-CPU maps instead of their sum
 };
 
 class Sampler {
@@ -51,6 +52,8 @@ class Sampler {
     uint32_t key_size = 0, value_size = 0, max_entries = 0;
     uint32_t cpus = 0;         // per-CPU maps: values are read per CPU, then summed
     uint32_t cpu_stride = 0;   // bytes of one CPU's copy of a value
+    bool each_cpu = false;     // --per-cpu: keys get a cpu field, values are not summed
+    std::vector<uint8_t> cpu_keys;
     std::vector<std::pair<uint32_t, uint32_t>> counters;  // (offset, size) of the integers to sum
     // Global results: a slice of a mmaped data section instead of a map.
     uint8_t* global = nullptr;
@@ -65,6 +68,7 @@ class Sampler {
   bool snapshot(Sampled& s, bool final);
   size_t read_global(Sampled& s, bool clear);
   void sum_per_cpu(Sampled& s, size_t n);
+  size_t split_per_cpu(Sampled& s, size_t n);
   size_t read_entries(Sampled& s, bool clear);
   size_t read_entries_one_by_one(Sampled& s, bool clear);
 

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
   run->add_flag("--clear", options.clear, "Empty each printed result after each --interval print");
+  run->add_flag("--per-cpu", options.per_cpu, "Print per-CPU maps with a row per CPU instead of their sum");
   run->add_flag("--strict", options.strict,
                 "Load every program or none: no choosing between versions of a hook, no skipping what cannot run");
   run->add_option("--max-entries", options.max_entries, "Set a map's max_entries (repeatable)")

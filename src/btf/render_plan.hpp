@@ -28,6 +28,10 @@ enum class FieldKind {
              // placeholder when it has no size (the type could not be planned)
 };
 
+// How a value reads for people (`/// @format KIND`, `--format FIELD=KIND`, or
+// chosen from the C type; see output/value_format.hpp). None: by its kind.
+enum class ValueFormat : uint8_t { None, Ipv4, Ipv6, Ip, Port, Errno, Signal, OpenFlags, Ksym, Hex, Ns, Us, Ms };
+
 struct FieldPlan {
   std::string name;
   FieldKind kind = FieldKind::Unknown;
@@ -40,6 +44,9 @@ struct FieldPlan {
   std::shared_ptr<FieldPlan> element;                        // Array
   uint32_t count = 0;                                        // Array
   std::string c_type;                                        // "pid_t", "char[16]"
+  ValueFormat format = ValueFormat::None;
+  int32_t family_offset = 0;  // Ip: the sibling af/family field, bytes from the enclosing struct
+  uint8_t family_size = 0;    // Ip: its size; 0 when there is none
 };
 
 struct RenderPlan {

@@ -229,6 +229,48 @@ CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data)
   return CXChildVisit_Continue;
 }
 
+// `/// @format KIND` on the fields of the main file's structs: type name ->
+// field -> kind (the runtime's output/value_format.hpp checks the kind). A
+// field of an anonymous struct or union counts as one of the named struct
+// around it, as the printed plan shows it.
+void collect_field_formats(CXTranslationUnit tu, const Visit& visit, size_t size, SourceDocs& docs) {
+  CXSourceRange whole = clang_getRange(clang_getLocationForOffset(tu, visit.main_file, 0),
+                                       clang_getLocationForOffset(tu, visit.main_file, static_cast<unsigned>(size)));
+  CXToken* tokens = nullptr;
+  unsigned count = 0;
+  clang_tokenize(tu, whole, &tokens, &count);
+  std::set<unsigned> seen;
+  for (unsigned i = 0; i < count; i++) {
+    if (clang_getTokenKind(tokens[i]) != CXToken_Identifier) continue;
+    CXCursor field = clang_getCursor(tu, clang_getTokenLocation(tu, tokens[i]));
+    if (clang_getCursorKind(field) != CXCursor_FieldDecl || !seen.insert(clang_hashCursor(field)).second) continue;
+    std::string raw = to_string(clang_Cursor_getRawCommentText(field));
+    if (raw.empty()) {
+      unsigned line = 0;
+      clang_getExpansionLocation(clang_getRangeStart(clang_getCursorExtent(field)), nullptr, &line, nullptr, nullptr);
+      raw = doc_comment_above(visit.lines, line);
+    }
+    if (raw.find("@format") == std::string::npos) continue;
+    package::Json annotations = parse_doc_comment(raw);
+    if (!annotations.contains("format")) continue;
+    const package::Json& kind = annotations["format"];
+    if (!kind.is_string()) {
+      docs.warnings.push_back(location_text(field) + ": warning: @format takes a kind such as ip or errno");
+      continue;
+    }
+    CXCursor record = clang_getCursorSemanticParent(field);
+    for (int guard = 0; guard < 16 && clang_Cursor_isAnonymous(record); guard++)
+      record = clang_getCursorSemanticParent(record);
+    std::string type = record_name(clang_getCursorType(record));
+    if (type.empty()) {
+      docs.warnings.push_back(location_text(field) + ": warning: @format is read on fields of named structs only");
+      continue;
+    }
+    docs.field_formats[type][to_string(clang_getCursorSpelling(field))] = kind.get<std::string>();
+  }
+  clang_disposeTokens(tu, tokens, count);
+}
+
 // A PCH libclang cannot use shows up as a fatal diagnostic.
 bool pch_rejected(CXTranslationUnit tu) {
   for (unsigned i = 0; i < clang_getNumDiagnostics(tu); i++) {
@@ -326,6 +368,7 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
   }
   clang_disposeTokens(tu, tokens, count);
   for (const auto& header : headers) collect_header_structs(tu, header, docs);
+  collect_field_formats(tu, visit, text.size(), docs);
   clang_disposeTranslationUnit(tu);
   return docs;
 }

@@ -17,6 +17,8 @@ struct SourceDocs {
   std::map<std::string, std::string> event_types;
   // Struct names defined in the headers given to ecc (eunomia's export form).
   std::vector<std::string> header_structs;
+  // `/// @format KIND` on struct fields: "struct event" -> "saddr" -> "ip".
+  std::map<std::string, std::map<std::string, std::string>> field_formats;
   std::vector<std::string> warnings;               // "file:line: ..." for people
   std::vector<std::string> errors;                 // problems that must stop ecc
   bool read_with_pch = false;                      // the PCH given was used (for ecc --verbose)

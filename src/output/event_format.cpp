@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "output/value_format.hpp"
 #include "util/error.hpp"
 
 namespace ecli::output {
@@ -121,6 +122,7 @@ std::string upper(std::string s) {
 int default_width(const FieldPlan& f) {
   int header = static_cast<int>(f.name.size());
   int width = 0;
+  if (f.format != btf::ValueFormat::None) return std::max(header, format_width(f.format));
   switch (f.kind) {
     case FieldKind::Signed:
     case FieldKind::Unsigned:
@@ -303,6 +305,7 @@ void append_value(Buffer& out, const FieldPlan& f, const uint8_t* base, Style st
   }
   size_t before = out.size();
   try {
+    if (f.format != btf::ValueFormat::None && append_formatted(out, f, base, avail, style)) return;
     append_field(out, f, base + f.offset, style, avail - f.offset);
   } catch (const std::exception&) {
     out.resize(before);  // no half-written value

@@ -1,4 +1,5 @@
 #include "output/snapshot.hpp"
+#include "output/value_format.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -146,6 +147,8 @@ SnapshotWriter::SnapshotWriter(std::string map_name, SampleSpec spec, btf::Rende
       format_(format),
       sort_by_(sort_by.empty() ? spec_.sort_by : sort_by),
       limit_(top >= 0 ? top : spec_.limit) {
+  apply_formats(key_, map_name_, run_field_formats(), "key");  // values as people read them
+  apply_formats(value_, map_name_, run_field_formats(), "value");
   if (spec_.kind != SampleSpec::Kind::Table) {
     slots_ = &find_slots(value_);
     return;

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "btf/render_plan.hpp"
+#include "output/value_format.hpp"
 #include "runtime/loader.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/run_loop.hpp"
@@ -145,6 +146,10 @@ void report_unknown_fields(const btf::RenderPlan& plan, const std::vector<btf::F
 
 EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options) {
   const struct btf* btf = bpf_object__btf(object.get());
+  // How values read (--format, @format): for these streams and the maps printed later.
+  output::FieldFormats& field_formats = output::run_field_formats();
+  field_formats = output::parse_field_formats(
+      options.formats, meta.extra_meta.contains("field_formats") ? meta.extra_meta.at("field_formats") : package::Json());
   std::vector<output::StreamFormat> formats;
   std::vector<struct bpf_map*> maps;
   struct bpf_map* map;
@@ -161,6 +166,7 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
       warn(chosen.why);
     } else {
       format.plan = std::move(chosen.plan);
+      output::apply_formats(format.plan, stream.map_name, field_formats);
       report_unknown_fields(format.plan, format.plan.fields, "");
       stream.decodable = true;
     }
@@ -219,6 +225,11 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
 }
 
 void EventStreams::print_header() {
+  // Formats that named no field or did not fit one, by now also those of printed maps.
+  output::FieldFormats& field_formats = output::run_field_formats();
+  for (const auto& line : field_formats.warnings) warn(line);
+  for (const auto& line : output::unmatched_requests(field_formats)) warn(line);
+  field_formats.warnings.clear();
   if (!writer_) return;
   writer_->header(out_);
   flush(true);

@@ -30,6 +30,7 @@ class BpfObject;
 struct StreamOptions {
   output::Format format = output::Format::Table;
   std::vector<std::string> fields;  // --fields, empty for all
+  std::vector<std::string> formats;  // --format FIELD=KIND (output/value_format.hpp)
 };
 
 class EventStreams {

@@ -68,6 +68,11 @@ int main(int argc, char** argv) {
                   "Trace one process: uprobe/USDT programs, and programs with a pid filter (targ_pid...)")
       ->type_name("PID")
       ->check(CLI::PositiveNumber);
+  run->add_option("--format", options.output.formats,
+                  "Print FIELD as KIND (repeatable): ipv4, ipv6, ip, port, errno, signal, open_flags, ksym, hex, "
+                  "ns, us, ms; FIELD may start with the ring buffer's or map's name (events.saddr)")
+      ->type_name("FIELD=KIND")
+      ->allow_extra_args(false);
   std::string fields;  // one argument, split here: a list option would swallow TARGET
   run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
   run->footer(

@@ -307,6 +307,18 @@ void apply_formats(btf::RenderPlan& plan, std::string_view scope, FieldFormats& 
   apply_annotations(plan.fields, plan.type_name, formats);
   bool scalar = !scalar_name.empty() && plan.fields.size() == 1 && plan.fields[0].name == "value" &&
                 !plan.type_name.starts_with("struct ") && !plan.type_name.starts_with("union ");
+  auto global = formats.globals.find(std::string(scope));
+  if (scalar && scalar_name == "value" && global != formats.globals.end()) {
+    auto format = parse_value_format(global->second);
+    std::string why = format ? format_misfit(plan.fields[0], *format) : "";
+    if (!format)
+      formats.warnings.push_back("@format " + global->second + " on " + global->first + " is not a format (" +
+                                 value_format_names() + "); ignored");
+    else if (!why.empty())
+      formats.warnings.push_back("@format " + global->second + " on " + global->first + ": " + why + "; ignored");
+    else
+      plan.fields[0].format = *format;
+  }
   auto find = [&](std::string_view path) -> FieldPlan* {
     if (scalar) return path == scalar_name ? &plan.fields[0] : nullptr;
     return find_path(plan.fields, path);

@@ -41,6 +41,9 @@ void choose_auto_formats(std::vector<btf::FieldPlan>& fields);
 struct FieldFormats {
   // From meta.field_formats: type name ("struct event") -> member name -> kind.
   std::map<std::string, std::map<std::string, std::string>> annotated;
+  // `/// @format KIND` on globals (a data section variable's "format" key):
+  // name -> kind, for the values of the global printed as a result.
+  std::map<std::string, std::string> globals;
   struct Request {  // one --format FIELD=KIND
     std::string text;   // as given, for messages
     std::string field;  // "saddr", "events.saddr", "addr.port"

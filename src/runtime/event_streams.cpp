@@ -150,6 +150,10 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
   output::FieldFormats& field_formats = output::run_field_formats();
   field_formats = output::parse_field_formats(
       options.formats, meta.extra_meta.contains("field_formats") ? meta.extra_meta.at("field_formats") : package::Json());
+  for (const auto& section : meta.data_sections)
+    for (const auto& var : section.variables)
+      if (var.extra.is_object() && var.extra.contains("format") && var.extra.at("format").is_string())
+        field_formats.globals[var.name] = var.extra.at("format").get<std::string>();
   std::vector<output::StreamFormat> formats;
   std::vector<struct bpf_map*> maps;
   struct bpf_map* map;

@@ -298,6 +298,17 @@ TEST(ValueFormat, ScalarMapKeysAndValues) {
   apply_formats(plan, "counts", formats, "key");
   EXPECT_EQ(plan.fields[0].format, ValueFormat::Ksym);
   EXPECT_TRUE(unmatched_requests(formats).empty());
+
+  // A global's `@format` applies to its values.
+  btf::RenderPlan value = plan;
+  value.fields[0].format = ValueFormat::None;
+  formats.globals["total_ns"] = "ns";
+  apply_formats(value, "total_ns", formats, "value");
+  EXPECT_EQ(value.fields[0].format, ValueFormat::Ns);
+  formats.globals["addr"] = "ipv6";
+  apply_formats(value, "addr", formats, "value");
+  ASSERT_EQ(formats.warnings.size(), 1u);
+  EXPECT_EQ(formats.warnings[0], "@format ipv6 on addr: ipv6 needs 16 bytes, and value has 8 bytes; ignored");
 }
 
 TEST(ValueFormat, EccReadsFormatsOfStructFields) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "compiler/annotations.hpp"
+#include "compiler/map_roles.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 
@@ -357,6 +358,7 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
   clang_tokenize(tu, whole, &tokens, &count);
   std::set<unsigned> seen;
   CXCursor tu_cursor = clang_getTranslationUnitCursor(tu);
+  RoleAnalysis roles(visit.main_file);
   for (unsigned i = 0; i < count; i++) {
     if (clang_getTokenKind(tokens[i]) != CXToken_Identifier) continue;
     CXCursor cursor = clang_getCursor(tu, clang_getTokenLocation(tu, tokens[i]));
@@ -365,7 +367,10 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
     if (!clang_equalCursors(clang_getCursorSemanticParent(cursor), tu_cursor)) continue;
     if (!seen.insert(clang_hashCursor(cursor)).second) continue;
     visit_top_level(cursor, tu_cursor, &visit);
+    if (kind == CXCursor_VarDecl) roles.add_declaration(cursor);
+    else roles.add_function(cursor);
   }
+  docs.roles = roles.roles();
   clang_disposeTokens(tu, tokens, count);
   for (const auto& header : headers) collect_header_structs(tu, header, docs);
   collect_field_formats(tu, visit, text.size(), docs);

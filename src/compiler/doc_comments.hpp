@@ -17,6 +17,9 @@ struct SourceDocs {
   std::map<std::string, std::string> event_types;
   // Struct names defined in the headers given to ecc (eunomia's export form).
   std::vector<std::string> header_structs;
+  // Each file-scope map and global of the main file -> {"role", "index_names"?}
+  // from what the programs do with it (map_roles.hpp).
+  std::map<std::string, package::Json> roles;
   // `/// @format KIND` on struct fields: "struct event" -> "saddr" -> "ip".
   std::map<std::string, std::map<std::string, std::string>> field_formats;
   std::vector<std::string> warnings;               // "file:line: ..." for people

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <set>
 #include <iostream>
 
 #include <bpf/libbpf.h>
@@ -107,6 +108,49 @@ std::filesystem::path pch_for_doc_reader(const Clang& compiler, const std::files
   return provide_pch(reader, header, cflags);
 }
 
+// The "role" of each map and global (map_roles.hpp has the rules), and a
+// map's `@print` annotation over it: `@print` (or `@print true`) makes it
+// "result", `@print false` makes it "quiet" (for a global: "option"); the
+// annotation itself is not kept. Globals are "result", "state" or "option";
+// a map or global the reader did not see is "other" / "option". `@sample` maps are "result" too (unless
+// `@print false`). An array global indexed by an enum gets "index_names".
+void merge_roles(package::Meta& meta, const SourceDocs& docs) {
+  static const std::set<std::string> variable_roles = {"result", "state", "option"};
+  auto computed = [&](const std::string& name) -> const Json* {
+    auto it = docs.roles.find(name);
+    return it == docs.roles.end() ? nullptr : &it->second;
+  };
+  auto forced = [](Json& extra) -> Json {
+    if (!extra.is_object() || !extra.contains("print")) return nullptr;
+    Json print = extra["print"];
+    extra.erase("print");
+    if (print.is_string()) print = print != "false";
+    return print.is_boolean() ? print : Json(true);
+  };
+  for (auto& section : meta.data_sections) {
+    for (auto& var : section.variables) {
+      const Json* c = computed(var.name);
+      std::string role = c && variable_roles.count(c->value("role", "")) ? (*c)["role"].get<std::string>() : "option";
+      Json print = forced(var.extra);
+      if (print.is_boolean()) role = print.get<bool>() ? "result" : "option";
+      var.extra["role"] = role;
+      if (c && c->contains("index_names")) var.extra["index_names"] = (*c)["index_names"];
+    }
+  }
+  for (auto& map : meta.maps) {
+    if (map.mmaped) {
+      map.extra["role"] = "other";  // a data section: its variables have roles
+      continue;
+    }
+    const Json* c = computed(map.name);
+    std::string role = c && c->value("role", "") != "option" ? (*c)["role"].get<std::string>() : "other";
+    if (!map.sample.is_null()) role = "result";
+    Json print = forced(map.extra);
+    if (print.is_boolean()) role = print.get<bool>() ? "result" : "quiet";
+    map.extra["role"] = role;
+  }
+}
+
 }  // namespace
 
 std::string program_base_name(const std::filesystem::path& source) {
@@ -157,6 +201,7 @@ void merge_docs(package::Meta& meta, const SourceDocs& docs) {
     }
   }
   meta.enable_multiple_export_types = streams > 1;
+  merge_roles(meta, docs);
   // The comment on the license variable documents the whole tool.
   for (const char* license : {"LICENSE", "_license", "__license", "license"}) {
     auto it = docs.variables.find(license);

@@ -223,6 +223,15 @@ std::string format_value(const ValueType& type, std::string_view bytes) {
   return "?";
 }
 
+bool is_result_global(const package::Meta& meta, const btf::GlobalVariable& var) {
+  for (const auto& section : meta.data_sections) {
+    if (section.name != var.section) continue;
+    for (const auto& v : section.variables)
+      if (v.name == var.name && v.extra.is_object() && v.extra.value("role", "") == "result") return true;
+  }
+  return false;
+}
+
 OptionSpec make_option_spec(const package::Meta& meta, const btf::GlobalVariable& var, const ValueType& type,
                             std::string_view initial) {
   OptionSpec spec;

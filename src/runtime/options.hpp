@@ -44,6 +44,9 @@ template <typename InitialBytes>
 std::vector<OptionSpec> make_option_specs(const package::Meta& meta,
                                           const std::vector<std::pair<btf::GlobalVariable, btf::ValueType>>& globals,
                                           InitialBytes&& initial_bytes);
+// A global the programs write for user space to read ("role": "result"): it
+// is printed at exit, not set from the command line.
+bool is_result_global(const package::Meta& meta, const btf::GlobalVariable& var);
 OptionSpec make_option_spec(const package::Meta& meta, const btf::GlobalVariable& var, const btf::ValueType& type,
                             std::string_view initial);
 
@@ -71,7 +74,7 @@ std::vector<OptionSpec> make_option_specs(const package::Meta& meta,
                                           InitialBytes&& initial_bytes) {
   std::vector<OptionSpec> out;
   for (const auto& [var, type] : globals) {
-    if (type.kind == btf::ValueKind::Unsupported) continue;
+    if (type.kind == btf::ValueKind::Unsupported || is_result_global(meta, var)) continue;
     out.push_back(make_option_spec(meta, var, type, initial_bytes(var)));
   }
   return out;

@@ -1,6 +1,8 @@
 // One snapshot of a sampled hash map with 10,000 and 100,000 keys: ecli's
 // read + decode + print (its own -v timing) against `bpftool map dump` of the
-// same map, in one run. Output of both goes to /dev/null.
+// same map, in one run. Output of both goes to /dev/null. ecli runs the map
+// twice: marked `@sample`, and without the annotation, printed at exit as a
+// result (issue 9).
 //
 //   bench_map_dump [RUNS]
 #include <fcntl.h>
@@ -80,11 +82,21 @@ int main(int argc, char** argv) {
   if (system(fmt::format("{} -q -o {} {}/bench/data/fill.bpf.c", ECC_BIN, (work / "pkg").string(), ECLI_SOURCE_DIR)
                  .c_str()) != 0)
     return 1;
+  // The same package with the map's @sample removed: ecc's role "result" makes ecli print it at exit.
+  std::string unannotated = (work / "pkg/unannotated.json").string();
+  {
+    auto j = nlohmann::json::parse(read_all(package));
+    for (auto& m : j["meta"]["bpf_skel"]["maps"])
+      if (m["name"] == "bench_counts") m.erase("sample");
+    std::ofstream(unannotated) << j.dump();
+  }
 
   fmt::print("{:>8}  {:<34} {:>10} {:>10}\n", "keys", "tool", "wall ms", "CPU ms");
   for (int entries : {10000, 100000}) {
-    std::vector<double> ecli_wall, ecli_cpu, plain_wall, plain_cpu, json_wall, json_cpu;
-    for (int run = 0; run < runs; run++) {
+    std::vector<double> ecli_wall, ecli_cpu, exit_wall, exit_cpu, plain_wall, plain_cpu, json_wall, json_cpu;
+    for (int run = 0; run < 2 * runs; run++) {
+      bool annotated = run % 2 == 0;  // alternate the two forms
+      const std::string& pkg = annotated ? package : unannotated;
       // The trigger fills the map once ecli is running.
       int go[2];
       if (pipe(go)) return 1;
@@ -103,7 +115,7 @@ int main(int argc, char** argv) {
         dup2(devnull, 1);
         dup2(e, 2);
         std::string t = std::to_string(trigger), n = std::to_string(entries);
-        execl(ECLI_BIN, ECLI_BIN, "run", "-v", package.c_str(), "--target", t.c_str(), "--entries", n.c_str(), nullptr);
+        execl(ECLI_BIN, ECLI_BIN, "run", "-v", pkg.c_str(), "--target", t.c_str(), "--entries", n.c_str(), nullptr);
         _exit(127);
       }
       for (auto deadline = Clock::now() + 20s;
@@ -122,10 +134,12 @@ int main(int argc, char** argv) {
         return 1;
       }
       std::string id = std::to_string(maps.back()["id"].get<int>());
-      Timing plain = time_command({"bpftool", "map", "dump", "id", id});
-      Timing json = time_command({"bpftool", "-j", "map", "dump", "id", id});
-      plain_wall.push_back(plain.wall_ms), plain_cpu.push_back(plain.cpu_ms);
-      json_wall.push_back(json.wall_ms), json_cpu.push_back(json.cpu_ms);
+      if (annotated) {
+        Timing plain = time_command({"bpftool", "map", "dump", "id", id});
+        Timing json = time_command({"bpftool", "-j", "map", "dump", "id", id});
+        plain_wall.push_back(plain.wall_ms), plain_cpu.push_back(plain.cpu_ms);
+        json_wall.push_back(json.wall_ms), json_cpu.push_back(json.cpu_ms);
+      }
 
       // SIGINT: ecli prints its last snapshot (the only one: the interval is long) and says how long it took.
       kill(ecli, SIGINT);
@@ -141,11 +155,13 @@ int main(int argc, char** argv) {
       sscanf(log.c_str() + at, "sampled map 'bench_counts': %ld entries, read %lf ms, total %lf ms, cpu %lf ms", &n,
              &read_ms, &total_ms, &cpu_ms);
       if (n != entries) fmt::print("ecli read {} entries, expected {}\n", n, entries);
-      ecli_wall.push_back(total_ms);
-      ecli_cpu.push_back(cpu_ms);
+      (annotated ? ecli_wall : exit_wall).push_back(total_ms);
+      (annotated ? ecli_cpu : exit_cpu).push_back(cpu_ms);
     }
     fmt::print("{:>8}  {:<34} {:>10.1f} {:>10.1f}\n", entries, "ecli snapshot (table)", median(ecli_wall),
                median(ecli_cpu));
+    fmt::print("{:>8}  {:<34} {:>10.1f} {:>10.1f}\n", entries, "ecli exit print, no annotation", median(exit_wall),
+               median(exit_cpu));
     fmt::print("{:>8}  {:<34} {:>10.1f} {:>10.1f}\n", entries, "bpftool map dump", median(plain_wall),
                median(plain_cpu));
     fmt::print("{:>8}  {:<34} {:>10.1f} {:>10.1f}\n", entries, "bpftool -j map dump", median(json_wall),

@@ -23,14 +23,6 @@ namespace {
 
 constexpr const char* kRunning = "ecli: running";
 
-// The JSON rows (or histograms) of one map, global or event stream.
-std::vector<nlohmann::json> rows_of(const std::string& out, const std::string& map) {
-  std::vector<nlohmann::json> rows;
-  for (auto& row : json_lines(out))
-    if (row.value("map", std::string()) == map) rows.push_back(row);
-  return rows;
-}
-
 // The whole disk holding `path`, as the kernel's dev_t (MKDEV: major << 20 | minor).
 uint32_t disk_of(const fs::path& path) {
   struct stat st {};
@@ -119,82 +111,70 @@ TEST(ExamplesResults, HardirqsPrintsTheIrqsThatRanFromBssArrays) {
   EXPECT_TRUE(rows_of(out, "start").empty()) << out;  // written and read: state
 }
 
-TEST(ExamplesResults, TcpconnectShowsALocalConnectWithAddressesAndPorts) {
-  REQUIRE_ROOT();
+// tcpconnect while a child of the test connects to a port the test listens on.
+struct LocalConnect {
+  std::string out;
+  pid_t pid = -1;
+  int port = 0;
+};
+LocalConnect run_tcpconnect(std::vector<std::string> options) {
+  LocalConnect c;
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
+  EXPECT_GE(listener, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
+  EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(listen(listener, 4), 0);
   socklen_t len = sizeof addr;
   getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
+  c.port = ntohs(addr.sin_port);
 
   Trigger client([addr] {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) _exit(1);
     close(s);
   });
-  const pid_t pid = client.pid();  // wait() forgets it
-  Process ecli(ecli_run({"-d", "30", example_package("tcpconnect"), "--targ_tgid", std::to_string(pid)}));
-  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  c.pid = client.pid();  // wait() forgets it
+  options.insert(options.end(), {"-d", "30", example_package("tcpconnect"), "--targ_tgid", std::to_string(c.pid)});
+  Process ecli(ecli_run(options));
+  EXPECT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
   client.go();
   EXPECT_TRUE(client.wait());
-  std::string dport = std::to_string(port);
-  EXPECT_TRUE(ecli.wait_stdout(" " + dport + " ")) << ecli.out() << ecli.err();
+  EXPECT_TRUE(ecli.wait_stdout(std::to_string(c.port))) << ecli.out() << ecli.err();
   ecli.signal(SIGINT);
-  ASSERT_EQ(ecli.wait_exit(), 0) << ecli.err();
+  EXPECT_EQ(ecli.wait_exit(), 0) << ecli.err();
   close(listener);
+  c.out = ecli.out();
+  return c;
+}
 
+TEST(ExamplesResults, TcpconnectShowsALocalConnectWithAddressesAndPorts) {
+  REQUIRE_ROOT();
+  LocalConnect c = run_tcpconnect({});
   // The table row: pid, 127.0.0.1 both ends, the port listened on, CONNECT_OK.
+  std::string dport = std::to_string(c.port);
   bool found = false;
-  for (const auto& line : split_lines(ecli.out())) {
-    if (line.find(" " + std::to_string(pid) + " ") == std::string::npos) continue;
+  for (const auto& line : split_lines(c.out)) {
+    if (line.find(" " + std::to_string(c.pid) + " ") == std::string::npos) continue;
     found = true;
     EXPECT_NE(line.find("127.0.0.1"), std::string::npos) << line;
     EXPECT_NE(line.find(" " + dport + " "), std::string::npos) << line;
     EXPECT_NE(line.find("CONNECT_OK"), std::string::npos) << line;
   }
-  EXPECT_TRUE(found) << ecli.out();
+  EXPECT_TRUE(found) << c.out;
 }
 
 TEST(ExamplesResults, TcpconnectJsonHasReadableAddressesAndPorts) {
   REQUIRE_ROOT();
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-
-  Trigger client([addr] {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) _exit(1);
-    close(s);
-  });
-  const pid_t pid = client.pid();  // wait() forgets it
-  Process ecli(ecli_run({"--json", "-d", "30", example_package("tcpconnect"), "--targ_tgid", std::to_string(pid)}));
-  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
-  client.go();
-  EXPECT_TRUE(client.wait());
-  EXPECT_TRUE(ecli.wait_stdout("\"dport\":" + std::to_string(port))) << ecli.out() << ecli.err();
-  ecli.signal(SIGINT);
-  ASSERT_EQ(ecli.wait_exit(), 0) << ecli.err();
-  close(listener);
-
-  auto events = json_lines(ecli.out());
-  ASSERT_EQ(events.size(), 1u) << ecli.out();
+  LocalConnect c = run_tcpconnect({"--json"});
+  auto events = json_lines(c.out);
+  ASSERT_EQ(events.size(), 1u) << c.out;
   auto& e = events[0];
-  EXPECT_EQ(e["pid"], pid) << e;
+  EXPECT_EQ(e["pid"], c.pid) << e;
   EXPECT_EQ(e["daddr"], "127.0.0.1") << e;
   EXPECT_EQ(e["saddr"], "127.0.0.1") << e;
-  EXPECT_EQ(e["dport"], port) << e;
+  EXPECT_EQ(e["dport"], c.port) << e;
   EXPECT_GT(e["sport"].get<int>(), 0) << e;
   EXPECT_EQ(e["result"], "CONNECT_OK") << e;
 }

@@ -91,4 +91,11 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
   return out;
 }
 
+std::vector<nlohmann::json> rows_of(const std::string& out, const std::string& map) {
+  std::vector<nlohmann::json> rows;
+  for (auto& row : json_lines(out))
+    if (row.value("map", std::string()) == map) rows.push_back(row);
+  return rows;
+}
+
 }  // namespace ecli::test

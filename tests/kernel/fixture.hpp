@@ -42,6 +42,8 @@ std::string read_text(const fs::path& path);
 // as JSON (a line that is not JSON throws, failing the test).
 std::vector<std::string> split_lines(const std::string& text);
 std::vector<nlohmann::json> json_lines(const std::string& text);
+// The JSON rows (or histograms) that ecli printed for one map, global or stream.
+std::vector<nlohmann::json> rows_of(const std::string& out, const std::string& map);
 void write_text(const fs::path& path, const std::string& text);
 
 // Kernel tests need root; without it they are skipped, saying so.

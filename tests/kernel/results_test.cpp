@@ -14,14 +14,6 @@ namespace {
 
 constexpr const char* kRunning = "ecli: running";
 
-// The JSON rows (or histograms) of one map or global.
-std::vector<nlohmann::json> rows_of(const std::string& out, const std::string& map) {
-  std::vector<nlohmann::json> rows;
-  for (auto& row : json_lines(out))
-    if (row.value("map", std::string()) == map) rows.push_back(row);
-  return rows;
-}
-
 // Runs getppid_results on a child that calls getppid() `calls` times, pauses
 // `pause` and does it again; returns what ecli printed once it stopped.
 std::string run_results(std::vector<std::string> options, int calls, std::chrono::milliseconds pause = 0ms) {

@@ -161,6 +161,12 @@ void Sampler::add_result_map(BpfObject& object, const package::Map& m, const Sam
     throw Error("its key and value types are not in the object's BTF (declare them with __type)");
   btf::RenderPlan key = btf::build_render_plan(btf, bpf_map__btf_key_type_id(map));
   btf::RenderPlan value = btf::build_render_plan(btf, bpf_map__btf_value_type_id(map));
+  // A value that is itself an array of counters (`__type(value, __u32[SLOTS])`) is a histogram's buckets.
+  if (value.fields.size() == 1 && value.fields[0].kind == btf::FieldKind::Array && value.fields[0].element &&
+      (value.fields[0].element->kind == btf::FieldKind::Unsigned ||
+       value.fields[0].element->kind == btf::FieldKind::Signed) &&
+      !value.type_name.starts_with("struct") && !value.type_name.starts_with("union"))
+    value.fields[0].name = "slots";
   Sampled s;
   s.name = m.name;
   s.fd = bpf_map__fd(map);

@@ -49,6 +49,13 @@ struct {
 } hists SEC(".maps");
 
 struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, u32);
+    __type(value, __u32[MAX_SLOTS]);
+} latency_slots SEC(".maps");
+
+struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, u32);
@@ -93,6 +100,7 @@ int getppid_exit(void *ctx)
     struct hist_key key = {};
     struct hist *h;
     u64 *tsp, *n, one = 1;
+    u32 *slots, slot;
 
     if (!traced())
         return 0;
@@ -118,7 +126,11 @@ int getppid_exit(void *ctx)
         if (!h)
             goto cleanup;
     }
-    __sync_fetch_and_add(&h->slots[log2l((bpf_ktime_get_ns() - *tsp) / 1000)], 1);
+    slot = log2l((bpf_ktime_get_ns() - *tsp) / 1000);
+    __sync_fetch_and_add(&h->slots[slot], 1);
+    slots = bpf_map_lookup_elem(&latency_slots, &zero);
+    if (slots)
+        __sync_fetch_and_add(&slots[slot], 1);
 cleanup:
     bpf_map_delete_elem(&start, &tid);
     return 0;

@@ -51,6 +51,10 @@ TEST(Results, MapsAndGlobalsTheProgramsFillPrintAtExitAndStateStaysQuiet) {
   EXPECT_EQ(hists[0]["total"], 5) << out;
   EXPECT_EQ(hists[0]["key"]["comm"], "kernel_tests") << out;
 
+  auto slots = rows_of(out, "latency_slots");  // a value that is an array of buckets: a histogram too
+  ASSERT_EQ(slots.size(), 1u) << out;
+  EXPECT_EQ(slots[0]["total"], 5) << out;
+
   auto per_cpu = rows_of(out, "percpu_calls");  // summed over CPUs
   ASSERT_EQ(per_cpu.size(), 1u) << out;
   EXPECT_EQ(per_cpu[0]["value"], 5) << out;

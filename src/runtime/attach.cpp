@@ -39,10 +39,6 @@ std::string attach_reason(struct bpf_program* prog, int err) {
   return fmt::format("{}{}", errno_text(err), why.empty() ? "" : " (" + why + ")");
 }
 
-std::string program_label(struct bpf_program* prog) {
-  return fmt::format("program '{}' (SEC(\"{}\"))", bpf_program__name(prog), bpf_program__section_name(prog));
-}
-
 }  // namespace
 
 std::string missing_kernel_feature(const std::string& kind) {
@@ -103,7 +99,7 @@ bool Attachments::attach_all(BpfObject& object, const package::Meta& meta, const
     if (err) {
       std::string reason = attach_reason(prog, static_cast<int>(err));
       bool alternative = choice && choice->has_alternative(object.get(), prog);
-      std::string message = fmt::format("cannot attach {}: {}", program_label(prog), reason);
+      std::string message = fmt::format("cannot attach program {}: {}", program_label(prog), reason);
       if (!choice || !choice->exclude(prog, reason, message)) throw Error(message);
       if (alternative) return false;
       continue;  // ProgramChoice::report says it was skipped, and why

@@ -23,10 +23,6 @@ namespace {
 constexpr int kHelperTracePrintk = 6;
 constexpr int kHelperTraceVprintk = 177;
 
-std::string program_label(struct bpf_program* prog) {
-  return fmt::format("'{}' (SEC(\"{}\"))", bpf_program__name(prog), bpf_program__section_name(prog));
-}
-
 // The lines between libbpf's BEGIN/END markers for `prog`, if it printed them.
 std::string verifier_log_of(const std::string& log, const std::string& prog) {
   std::string begin_marker = "prog '" + prog + "': -- BEGIN PROG LOAD LOG --";
@@ -142,6 +138,10 @@ LoadFailure describe_load_failure(struct bpf_program* prog, int err, const std::
 }
 
 }  // namespace
+
+std::string program_label(const struct bpf_program* prog) {
+  return fmt::format("'{}' (SEC(\"{}\"))", bpf_program__name(prog), bpf_program__section_name(prog));
+}
 
 std::string section_kind(const std::string& section) {
   size_t slash = section.find('/');

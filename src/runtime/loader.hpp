@@ -79,6 +79,9 @@ class BpfObject {
   std::vector<std::string> sizing_report_;
 };
 
+// "'name' (SEC(\"fentry/x\"))": how messages name a program.
+std::string program_label(const struct bpf_program* prog);
+
 // "fentry", "kprobe", "tracepoint"... the libbpf section kind of a program.
 std::string section_kind(const std::string& section);
 

@@ -3,15 +3,14 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <set>
 #include <string_view>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "runtime/attach.hpp"
 #include "runtime/loader.hpp"
+#include "symbols/kallsyms.hpp"
 #include "util/error.hpp"
 
 namespace ecli::runtime {
@@ -40,29 +39,10 @@ std::string tracepoint_event(const std::string& name) {
   return "tracepoint " + name;
 }
 
-// Text functions of the kernel and its modules, read once, for kprobe targets.
-const std::unordered_set<std::string>& kernel_functions() {
-  static const std::unordered_set<std::string> functions = [] {
-    std::unordered_set<std::string> out;
-    std::ifstream in("/proc/kallsyms");
-    std::string addr, type, name;
-    while (in >> addr >> type >> name) {
-      if (type == "t" || type == "T") out.insert(name);
-      if (in.peek() != '\n') in.ignore(1 << 20, '\n');  // " [module]"
-    }
-    return out;
-  }();
-  return functions;
-}
-
 std::string tracefs_events_dir() {
   for (const char* dir : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"})
     if (exists(dir)) return dir;
   return {};
-}
-
-std::string program_label(const struct bpf_program* prog) {
-  return fmt::format("'{}' (SEC(\"{}\"))", bpf_program__name(prog), bpf_program__section_name(prog));
 }
 
 }  // namespace
@@ -104,7 +84,8 @@ std::string precheck_program(const std::string& section) {
 
   if (kind == "kprobe" || kind == "kretprobe") {
     std::string fn = target.substr(0, target.find('+'));
-    if (!kernel_functions().empty() && !kernel_functions().count(fn))
+    const auto& kallsyms = symbols::Kallsyms::instance();
+    if (kallsyms.size() > 0 && !kallsyms.has_function(fn))  // addresses hidden: nothing to tell
       return fmt::format("kernel function {} does not exist on this kernel", fn);
   }
   if (kind == "tp" || kind == "tracepoint") {

@@ -95,10 +95,6 @@ BinaryOption parse_binary_option(const std::string& text) {
   return b;
 }
 
-std::string program_label(const struct bpf_program* prog) {
-  return fmt::format("program '{}' (SEC(\"{}\"))", bpf_program__name(prog), bpf_program__section_name(prog));
-}
-
 // ELF files: their e_machine, or nullopt for anything else.
 std::optional<uint16_t> elf_machine(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -307,30 +303,31 @@ std::map<const struct bpf_program*, UserProbeTarget> plan_user_probes(struct bpf
     t.pid = options.pid > 0 ? options.pid : -1;
     std::string binary = chosen ? chosen->path : section->binary;
     std::string spec = chosen && !chosen->spec.empty() ? chosen->spec : section->spec;
+    const std::string label = "program " + program_label(prog);
     if (binary.empty())
       throw Error(fmt::format("{} names no binary: give it with --binary PATH (or --binary {}=PATH)",
-                              program_label(prog), name));
+                              label, name));
     if (spec.empty()) {
       if (t.kind == Kind::Usdt)
         throw Error(fmt::format("{} names no USDT probe: give it with --binary {}=PATH:PROVIDER:NAME",
-                                program_label(prog), name));
-      throw Error(fmt::format("{} names no function: give it with --binary {}=PATH:FUNCTION", program_label(prog),
+                                label, name));
+      throw Error(fmt::format("{} names no function: give it with --binary {}=PATH:FUNCTION", label,
                               name));
     }
     std::string what = chosen ? "--binary " + chosen->text
-                              : fmt::format("{}: its binary", program_label(prog));
+                              : fmt::format("{}: its binary", label);
     t.binary = resolve_binary(binary, options.pid, what);
     if (t.kind == Kind::Usdt) {
       size_t colon = spec.find(':');
       if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size() ||
           spec.find(':', colon + 1) != std::string::npos)
-        throw Error(fmt::format("{}: USDT probe '{}' is not PROVIDER:NAME", chosen ? what : program_label(prog), spec));
+        throw Error(fmt::format("{}: USDT probe '{}' is not PROVIDER:NAME", chosen ? what : label, spec));
       t.provider = spec.substr(0, colon);
       t.name = spec.substr(colon + 1);
     } else if (t.kind == Kind::UprobeMulti) {
       t.function = spec;  // a glob of function names
     } else {
-      set_function(t, spec, chosen ? what : program_label(prog));
+      set_function(t, spec, chosen ? what : label);
     }
     plans.emplace(prog, std::move(t));
   }
@@ -353,7 +350,7 @@ struct bpf_link* attach_user_probe(struct bpf_program* prog, const UserProbeTarg
   long err = libbpf_get_error(link);
   if (!err) return link;
   std::string why = last_libbpf_message();
-  std::string label = program_label(prog);
+  const std::string label = "program " + program_label(prog);
   if (err == -ENOENT && t.kind == Kind::Usdt)
     throw Error(fmt::format("cannot attach {}: USDT probe {}:{} not found in {} (see `readelf -n {}`)", label,
                             t.provider, t.name, t.binary, t.binary));

@@ -46,6 +46,12 @@ Kallsyms::Kallsyms(std::string text) : text_(std::move(text)) {
                    [](const Entry& a, const Entry& b) { return a.address < b.address; });
 }
 
+bool Kallsyms::has_function(std::string_view name) const {
+  return std::any_of(symbols_.begin(), symbols_.end(), [&](const Entry& e) {
+    return std::string_view(text_.data() + e.name_at, e.name_len) == name;
+  });
+}
+
 std::optional<KernelSymbol> Kallsyms::lookup(uint64_t address) const {
   if (address == 0 || symbols_.empty()) return std::nullopt;
   auto it = std::upper_bound(symbols_.begin(), symbols_.end(), address,

@@ -25,6 +25,9 @@ class Kallsyms {
   // The symbol at or below `address`; nothing for 0, for addresses below the
   // first symbol, or above the last one by more than 1 MiB.
   std::optional<KernelSymbol> lookup(uint64_t address) const;
+  // Whether a code symbol of that name exists (a kprobe target); a scan, for
+  // the few lookups made before loading, not per event.
+  bool has_function(std::string_view name) const;
   size_t size() const { return symbols_.size(); }
 
  private:

@@ -163,6 +163,11 @@ TEST(ValueFormat, Ksym) {
   EXPECT_EQ(symbols.lookup(0xffffffffc0000004)->name, "mod_fn");
   EXPECT_FALSE(symbols.lookup(0x1000));
   EXPECT_FALSE(symbols.lookup(0));
+  // By name, as kprobe targets are checked: code only, modules included.
+  EXPECT_TRUE(symbols.has_function("do_one"));
+  EXPECT_TRUE(symbols.has_function("mod_fn"));
+  EXPECT_FALSE(symbols.has_function("some_data"));
+  EXPECT_FALSE(symbols.has_function("do_on"));
   // Through the formatter: some symbol or the address, always a JSON string.
   std::string json = of(integer("ip", 8, false, ValueFormat::Ksym), uint64_t(0x10), Style::Json);
   EXPECT_EQ(json, "\"0x10\"");

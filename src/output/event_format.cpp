@@ -156,6 +156,10 @@ int default_width(const FieldPlan& f) {
 
 }  // namespace
 
+uint64_t load_unsigned(const FieldPlan& f, const uint8_t* p) { return load_bits(f, p); }
+
+int64_t load_signed(const FieldPlan& f, const uint8_t* p) { return sign_extend(load_bits(f, p), value_bits(f)); }
+
 void append_json_string(Buffer& out, std::string_view bytes) {
   out.push_back('"');
   size_t i = 0;

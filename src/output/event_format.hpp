@@ -28,6 +28,10 @@ void append_value(Buffer& out, const btf::FieldPlan& field, const uint8_t* base,
 // A JSON string literal of arbitrary bytes: always valid JSON (bytes that are
 // not UTF-8 are escaped as \u00XX, i.e. read as Latin-1).
 void append_json_string(Buffer& out, std::string_view bytes);
+// The integer at `p` as `field` lays it out (bitfields included, wider ones
+// cut to 64 bits), and the same sign-extended from the field's width.
+uint64_t load_unsigned(const btf::FieldPlan& field, const uint8_t* p);
+int64_t load_signed(const btf::FieldPlan& field, const uint8_t* p);
 
 // One stream of events of one type (a ring buffer or perf event array).
 struct StreamFormat {

@@ -29,26 +29,6 @@ bool is_integer(const FieldPlan& f) {
          f.kind == FieldKind::Bool || f.kind == FieldKind::Char;
 }
 
-uint64_t load(const FieldPlan& f, const uint8_t* p) {
-  unsigned __int128 raw = 0;
-  std::memcpy(&raw, p, std::min<size_t>(f.size, 16));
-  if (f.bit_size) {
-    raw >>= f.bit_offset;
-    if (f.bit_size < 128) raw &= (static_cast<unsigned __int128>(1) << f.bit_size) - 1;
-  }
-  return static_cast<uint64_t>(raw);
-}
-
-unsigned bits_of(const FieldPlan& f) { return f.bit_size ? f.bit_size : std::min<unsigned>(f.size * 8, 64); }
-
-int64_t load_signed(const FieldPlan& f, const uint8_t* p) {
-  uint64_t raw = load(f, p);
-  unsigned bits = bits_of(f);
-  if (bits >= 64 || bits == 0) return static_cast<int64_t>(raw);
-  uint64_t sign = uint64_t(1) << (bits - 1);
-  return static_cast<int64_t>((raw ^ sign) - sign);
-}
-
 bool lower_contains(std::string_view name, std::string_view part) {
   std::string lower(name);
   for (auto& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
@@ -414,7 +394,7 @@ bool append_formatted(Buffer& out, const FieldPlan& f, const uint8_t* base, size
     }
     case ValueFormat::Port:
       if (f.size != 2) return false;
-      fmt::format_to(std::back_inserter(out), "{}", ntohs(static_cast<uint16_t>(load(f, p))));
+      fmt::format_to(std::back_inserter(out), "{}", ntohs(static_cast<uint16_t>(load_unsigned(f, p))));
       return true;
     case ValueFormat::Errno: {
       int64_t v = load_signed(f, p);
@@ -432,11 +412,11 @@ bool append_formatted(Buffer& out, const FieldPlan& f, const uint8_t* base, size
     }
     case ValueFormat::OpenFlags:
       if (style == Style::Json) out.push_back('"');
-      append_open_flags(out, load(f, p));
+      append_open_flags(out, load_unsigned(f, p));
       if (style == Style::Json) out.push_back('"');
       return true;
     case ValueFormat::Ksym: {
-      uint64_t address = load(f, p);
+      uint64_t address = load_unsigned(f, p);
       auto symbol = symbols::Kallsyms::instance().lookup(address);
       if (style == Style::Json) out.push_back('"');
       if (symbol) fmt::format_to(std::back_inserter(out), "{}+0x{:x}", symbol->name, symbol->offset);
@@ -448,7 +428,7 @@ bool append_formatted(Buffer& out, const FieldPlan& f, const uint8_t* base, size
       if (style == Style::Json) out.push_back('"');
       bool integer = is_integer(f) || f.kind == FieldKind::Pointer;
       if (integer && f.size <= 8) {
-        fmt::format_to(std::back_inserter(out), "0x{:x}", load(f, p));
+        fmt::format_to(std::back_inserter(out), "0x{:x}", load_unsigned(f, p));
       } else {
         append(out, "0x");  // bytes in memory order
         for (uint32_t i = 0; i < f.size; i++) fmt::format_to(std::back_inserter(out), "{:02x}", p[i]);
@@ -462,9 +442,9 @@ bool append_formatted(Buffer& out, const FieldPlan& f, const uint8_t* base, size
       bool is_signed = f.kind == FieldKind::Signed;
       if (style == Style::Json) {  // JSON keeps the number, in the field's unit
         if (is_signed) fmt::format_to(std::back_inserter(out), "{}", load_signed(f, p));
-        else fmt::format_to(std::back_inserter(out), "{}", load(f, p));
+        else fmt::format_to(std::back_inserter(out), "{}", load_unsigned(f, p));
       } else {
-        uint64_t raw = load(f, p);
+        uint64_t raw = load_unsigned(f, p);
         int64_t v = is_signed ? load_signed(f, p) : static_cast<int64_t>(std::min<uint64_t>(raw, INT64_MAX));
         append_duration(out, v, f.format);
       }

@@ -139,7 +139,7 @@ const FieldPlan& find_slots(const btf::RenderPlan& value) {
 }
 
 SnapshotWriter::SnapshotWriter(std::string map_name, SampleSpec spec, btf::RenderPlan key, btf::RenderPlan value,
-                               Format format, std::string sort_by, int64_t top)
+                               Format format, std::string sort_by, int64_t top, FieldFormats* formats)
     : map_name_(std::move(map_name)),
       spec_(std::move(spec)),
       key_(std::move(key)),
@@ -147,8 +147,10 @@ SnapshotWriter::SnapshotWriter(std::string map_name, SampleSpec spec, btf::Rende
       format_(format),
       sort_by_(sort_by.empty() ? spec_.sort_by : sort_by),
       limit_(top >= 0 ? top : spec_.limit) {
-  apply_formats(key_, map_name_, run_field_formats(), "key");  // values as people read them
-  apply_formats(value_, map_name_, run_field_formats(), "value");
+  FieldFormats by_type_alone;  // the auto rules still apply
+  FieldFormats& chosen = formats ? *formats : by_type_alone;
+  apply_formats(key_, map_name_, chosen, "key");  // values as people read them
+  apply_formats(value_, map_name_, chosen, "value");
   if (spec_.kind != SampleSpec::Kind::Table) {
     slots_ = &find_slots(value_);
     return;

@@ -8,6 +8,7 @@
 
 #include "btf/render_plan.hpp"
 #include "output/event_format.hpp"
+#include "output/value_format.hpp"
 #include "package/sample_spec.hpp"
 
 namespace ecli::output {
@@ -31,8 +32,9 @@ class SnapshotWriter {
  public:
   // `sort_by` and `top` (from --sort / --top) override the annotation when
   // set. Throws ecli::Error when the types do not suit the kind.
+  // `formats` (--format, @format) choose how fields read; none: by type alone.
   SnapshotWriter(std::string map_name, package::SampleSpec spec, btf::RenderPlan key, btf::RenderPlan value,
-                 Format format, std::string sort_by = {}, int64_t top = -1);
+                 Format format, std::string sort_by = {}, int64_t top = -1, FieldFormats* formats = nullptr);
   // Sorts and limits `entries` (tables) and prints them.
   void write(Buffer& out, std::string_view time, std::vector<SnapshotEntry>& entries);
   const package::SampleSpec& spec() const { return spec_; }

@@ -328,11 +328,6 @@ std::vector<std::string> unmatched_requests(const FieldFormats& formats) {
   return out;
 }
 
-FieldFormats& run_field_formats() {
-  static FieldFormats formats;
-  return formats;
-}
-
 int format_width(ValueFormat format) {
   switch (format) {
     case ValueFormat::Ipv4:

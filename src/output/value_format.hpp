@@ -70,11 +70,6 @@ void apply_formats(btf::RenderPlan& plan, std::string_view scope, FieldFormats& 
 // Requests that matched no field of any plan: one line each.
 std::vector<std::string> unmatched_requests(const FieldFormats& formats);
 
-// The formats of this run, shared by event streams and map snapshots: set once
-// when the run starts (by the event streams, which see the package and the
-// command line first), read when each plan is made.
-FieldFormats& run_field_formats();
-
 // Appends `f` (with f.format != None) read from `base` (its enclosing struct,
 // `avail` bytes readable, f wholly inside them). False when the format cannot
 // print this field (the caller prints it by its kind).

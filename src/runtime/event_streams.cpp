@@ -144,16 +144,9 @@ void report_unknown_fields(const btf::RenderPlan& plan, const std::vector<btf::F
 
 }  // namespace
 
-EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options) {
+EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options,
+                           output::FieldFormats& field_formats) {
   const struct btf* btf = bpf_object__btf(object.get());
-  // How values read (--format, @format): for these streams and the maps printed later.
-  output::FieldFormats& field_formats = output::run_field_formats();
-  field_formats = output::parse_field_formats(
-      options.formats, meta.extra_meta.contains("field_formats") ? meta.extra_meta.at("field_formats") : package::Json());
-  for (const auto& section : meta.data_sections)
-    for (const auto& var : section.variables)
-      if (var.extra.is_object() && var.extra.contains("format") && var.extra.at("format").is_string())
-        field_formats.globals[var.name] = var.extra.at("format").get<std::string>();
   std::vector<output::StreamFormat> formats;
   std::vector<struct bpf_map*> maps;
   struct bpf_map* map;
@@ -229,11 +222,6 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
 }
 
 void EventStreams::print_header() {
-  // Formats that named no field or did not fit one, by now also those of printed maps.
-  output::FieldFormats& field_formats = output::run_field_formats();
-  for (const auto& line : field_formats.warnings) warn(line);
-  for (const auto& line : output::unmatched_requests(field_formats)) warn(line);
-  field_formats.warnings.clear();
   if (!writer_) return;
   writer_->header(out_);
   flush(true);

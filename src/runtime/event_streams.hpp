@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "output/event_format.hpp"
+#include "output/value_format.hpp"
 #include "package/package.hpp"
 
 struct ring_buffer;
@@ -35,7 +36,9 @@ struct StreamOptions {
 
 class EventStreams {
  public:
-  EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options);
+  // `formats` (--format, @format) choose how fields read; misfits are added to it.
+  EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options,
+               output::FieldFormats& formats);
   // The table header (CSV: the header row); once the programs are attached for good.
   void print_header();
   ~EventStreams();

@@ -10,6 +10,7 @@
 #include "runtime/libbpf_log.hpp"
 #include "runtime/loader.hpp"
 #include "runtime/map_sizing.hpp"
+#include "runtime/messages.hpp"
 #include "runtime/options.hpp"
 #include "runtime/program_choice.hpp"
 #include "runtime/run_loop.hpp"
@@ -20,6 +21,21 @@
 #include "util/error.hpp"
 
 namespace ecli::runtime {
+namespace {
+
+// How fields read in this run: --format, then the package's @format annotations
+// (struct fields in meta.field_formats, globals in their "format" key).
+output::FieldFormats field_formats_of(const package::Meta& meta, const std::vector<std::string>& requests) {
+  output::FieldFormats formats = output::parse_field_formats(
+      requests, meta.extra_meta.contains("field_formats") ? meta.extra_meta.at("field_formats") : package::Json());
+  for (const auto& section : meta.data_sections)
+    for (const auto& var : section.variables)
+      if (var.extra.is_object() && var.extra.contains("format") && var.extra.at("format").is_string())
+        formats.globals[var.name] = var.extra.at("format").get<std::string>();
+  return formats;
+}
+
+}  // namespace
 
 int run(const RunOptions& options) {
   capture_libbpf_log(options.verbose);
@@ -38,6 +54,7 @@ int run(const RunOptions& options) {
   // means another attempt, without it.
   std::optional<std::vector<GlobalSetting>> settings;
   std::unique_ptr<BpfObject> object;
+  output::FieldFormats formats;
   std::unique_ptr<EventStreams> events_owner;
   std::unique_ptr<Sampler> sampler_owner;
   std::unique_ptr<TracePipe> trace;
@@ -69,10 +86,12 @@ int run(const RunOptions& options) {
     object->load();
 
     // Streams and the trace instance exist before anything is attached, so no event is lost.
-    events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output);
+    formats = field_formats_of(target.package.meta, options.output.formats);
+    events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output, formats);
     sampler_owner = std::make_unique<Sampler>(
-        *object, target.package.meta, SampleOptions{options.output.format, options.sort_by, options.top, options.verbose, options.interval_ms,
-                      options.clear, options.per_cpu});
+        *object, target.package.meta,
+        SampleOptions{options.output.format, options.sort_by, options.top, options.verbose, options.interval_ms,
+                      options.clear, options.per_cpu, &formats});
     if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
 
     report.clear();
@@ -84,6 +103,9 @@ int run(const RunOptions& options) {
   }
   EventStreams& events = *events_owner;
   Sampler& sampler = *sampler_owner;
+  // Formats that did not fit their field, or named none, in the streams or the printed maps.
+  for (const auto& line : formats.warnings) warn(line);
+  for (const auto& line : output::unmatched_requests(formats)) warn(line);
   events.print_header();
   choice.check_every_hook_runs(object->get());
   if (attachments.size() == 0 && choice.any_excluded()) choice.throw_nothing_runs();

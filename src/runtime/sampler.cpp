@@ -128,7 +128,7 @@ Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptio
       s.max_entries = std::min(bpf_map__max_entries(map), kMaxEntriesRead);
       s.writer = std::make_unique<output::SnapshotWriter>(
           m.name, spec, btf::build_render_plan(btf, bpf_map__btf_key_type_id(map)),
-          btf::build_render_plan(btf, bpf_map__btf_value_type_id(map)), options.format, options.sort_by, options.top);
+          btf::build_render_plan(btf, bpf_map__btf_value_type_id(map)), options.format, options.sort_by, options.top, options.formats);
       s.due = Clock::now() + std::chrono::milliseconds(spec.interval_ms);
       maps_.push_back(std::move(s));
     } catch (const Error& e) {
@@ -202,7 +202,7 @@ void Sampler::add_result_map(BpfObject& object, const package::Map& m, const Sam
   s.exit_only = spec.interval_ms <= 0;
   s.due = s.exit_only ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(spec.interval_ms);
   s.writer = std::make_unique<output::SnapshotWriter>(m.name, spec, std::move(key), std::move(value), options.format,
-                                                      options.sort_by, options.top);
+                                                      options.sort_by, options.top, options.formats);
   maps_.push_back(std::move(s));
 }
 
@@ -249,7 +249,7 @@ void Sampler::add_global_results(BpfObject& object, const package::Meta& meta, c
         s.exit_only = spec.interval_ms <= 0;
         s.due = s.exit_only ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(spec.interval_ms);
         s.writer = std::make_unique<output::SnapshotWriter>(var.name, spec, std::move(key), std::move(value),
-                                                            options.format, options.sort_by, options.top);
+                                                            options.format, options.sort_by, options.top, options.formats);
         maps_.push_back(std::move(s));
       } catch (const Error& e) {
         warn(fmt::format("global '{}' is not printed: {}", var.name, e.what()));

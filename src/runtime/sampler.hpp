@@ -28,6 +28,7 @@ struct SampleOptions {
   int64_t interval_ms = 0;  // -i: print results this often too (0: only at exit)
   bool clear = false;       // --clear: empty each result after each interval print
   bool per_cpu = false;     // --per-cpu: a row per CPU for per-CPU maps instead of their sum
+  output::FieldFormats* formats = nullptr;  // --format, @format; misfits are added to it
 };
 
 class Sampler {

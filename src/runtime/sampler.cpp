@@ -64,8 +64,9 @@ package::SampleSpec result_spec(const btf::RenderPlan& value, const SampleOption
   return spec;
 }
 
-// The key of a global array's rows: its index, or the names of the enum that sizes it.
-btf::RenderPlan index_plan(const struct btf* btf, const package::Json& extra, uint32_t count) {
+// The key of a global array's rows: its index, or the names ecc found for it
+// (the enumerators below the enum constant that sizes it: "index_names").
+btf::RenderPlan index_plan(const package::Json& extra) {
   btf::FieldPlan f;
   f.name = "index";
   f.kind = btf::FieldKind::Unsigned;
@@ -75,21 +76,6 @@ btf::RenderPlan index_plan(const struct btf* btf, const package::Json& extra, ui
   if (auto it = extra.find("index_names"); it != extra.end() && it->is_array())
     for (const auto& n : *it)
       if (n.is_string()) names.push_back(n.get<std::string>());
-  if (auto it = extra.find("index_enum"); names.empty() && it != extra.end() && it->is_string() && btf) {
-    std::string name = it->get<std::string>();
-    if (name.starts_with("enum ")) name = name.substr(5);
-    int id = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_ENUM);
-    if (id > 0) {
-      const btf_type* t = btf__type_by_id(btf, id);
-      const struct btf_enum* e = btf_enum(t);
-      for (int i = 0; i < btf_vlen(t); i++)
-        if (e[i].val >= 0 && static_cast<uint32_t>(e[i].val) < count) {
-          if (names.size() <= static_cast<size_t>(e[i].val)) names.resize(e[i].val + 1);
-          names[e[i].val] = btf__name_by_offset(btf, e[i].name_off);
-        }
-      f.name = name;
-    }
-  }
   if (!names.empty()) {
     f.kind = btf::FieldKind::Enum;
     for (size_t i = 0; i < names.size(); i++)
@@ -232,7 +218,7 @@ void Sampler::add_global_results(BpfObject& object, const package::Meta& meta, c
           s.element_size = g->size / count;
           s.max_entries = count;
           value = btf::build_render_plan(btf, btf_array(t)->type);
-          key = index_plan(btf, var.extra, count);
+          key = index_plan(var.extra);
         } else {
           // One counter: a table of one row, keyed by nothing.
           s.element_size = g->size;

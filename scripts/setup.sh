@@ -13,9 +13,11 @@ packages=(
   clang-19 libclang-19-dev                # BPF compiler (BPF v4, signed division), libclang for the source
   clang llvm libclang-dev                 # clang 14: ecc's fallback when clang-19 is missing
   libelf-dev zlib1g-dev                   # loading, CO-RE, BTF
+  libdw-dev liblzma-dev libiberty-dev     # symbolizing stacks: libdwfl, MiniDebugInfo, C++/Rust demangling
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libbenchmark-dev           # tests and benchmarks
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
+  libxml2-utils                           # tests: xmllint checks the SVG flame graphs
   libbpf-tools bpftrace hyperfine         # peers compared in bench/, and timing
 )
 export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,4 @@
+#include <gtest/gtest.h>
+
+#include "output/flamegraph_layout.hpp"
+#include "output/stacks.hpp"

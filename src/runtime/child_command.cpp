@@ -1,0 +1,1 @@
+#include "runtime/child_command.hpp"

@@ -1,0 +1,1 @@
+#include "runtime/perf_event_attach.hpp"

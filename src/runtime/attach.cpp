@@ -3,7 +3,9 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -39,6 +41,15 @@ std::string attach_reason(struct bpf_program* prog, int err) {
   return fmt::format("{}{}", errno_text(err), why.empty() ? "" : " (" + why + ")");
 }
 
+// True when a user probe's SEC() names no binary: `uprobe/readline`,
+// `usdt/python:function__entry`, a bare `uprobe`.
+bool section_names_no_binary(const std::string& section) {
+  size_t slash = section.find('/');
+  std::string rest = slash == std::string::npos ? "" : section.substr(slash + 1);
+  size_t colons = std::count(rest.begin(), rest.end(), ':');
+  return section_kind(section).starts_with("usdt") ? colons < 2 : colons == 0;
+}
+
 }  // namespace
 
 std::string missing_kernel_feature(const std::string& kind) {
@@ -54,16 +65,26 @@ std::string missing_kernel_feature(const std::string& kind) {
 bool Attachments::attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
                              ProgramChoice* choice, std::vector<std::string>& report) {
   // Where each network program and user probe goes, before anything is attached.
-  auto user_probes = plan_user_probes(object.get(), user_probes_);
-  std::vector<std::pair<struct bpf_program*, NetTarget>> targets;
+  UserProbeOptions user_options = user_probes_;
   struct bpf_program* prog;
+  if (!default_binary_.empty() && user_options.binaries.empty())
+    bpf_object__for_each_program(prog, object.get())
+      if (is_user_probe(prog) && section_names_no_binary(bpf_program__section_name(prog)))
+        user_options.binaries.push_back(std::string(bpf_program__name(prog)) + "=" + default_binary_);
+  auto user_probes = plan_user_probes(object.get(), user_options);
+  std::vector<std::string> warnings;
+  std::map<const struct bpf_program*, PerfEventPlan> perf_events;
+  std::vector<std::pair<struct bpf_program*, NetTarget>> targets;
   bpf_object__for_each_program(prog, object.get()) {
-    if (!bpf_program__autoload(prog) || net_kind(prog) == NetKind::None) continue;
+    if (!bpf_program__autoload(prog)) continue;
     const package::Prog* info = nullptr;
     for (const auto& p : meta.progs)
       if (p.name == bpf_program__name(prog)) info = &p;
+    if (is_perf_event_program(prog)) perf_events.emplace(prog, plan_perf_event(info, perf_, warnings));
+    if (net_kind(prog) == NetKind::None) continue;
     targets.emplace_back(prog, plan_net_target(prog, info, net));
   }
+  for (const auto& line : warnings) report.push_back("warning: " + line);
   for (const auto& [p, target] : targets) {
     std::optional<TcFilter> filter;
     int fd = attach_net(p, target, net, filter);
@@ -84,6 +105,11 @@ bool Attachments::attach_all(BpfObject& object, const package::Meta& meta, const
     if (auto user = user_probes.find(prog); user != user_probes.end()) {
       links_.push_back(attach_user_probe(prog, user->second));  // throws for a function or probe not found
       report.push_back(fmt::format("attached {} to {}", bpf_program__name(prog), describe(user->second)));
+      continue;
+    }
+    if (auto perf = perf_events.find(prog); perf != perf_events.end()) {
+      auto links = attach_perf_event(prog, perf->second, report);  // throws when no CPU works
+      links_.insert(links_.end(), links.begin(), links.end());
       continue;
     }
     clear_libbpf_log();

@@ -8,6 +8,7 @@
 
 #include "package/package.hpp"
 #include "runtime/net_attach.hpp"
+#include "runtime/perf_event_attach.hpp"
 #include "runtime/uprobe_attach.hpp"
 
 struct bpf_link;
@@ -19,8 +20,10 @@ class ProgramChoice;
 
 class Attachments {
  public:
-  // `user_probes`: where uprobe, uretprobe and USDT programs go (--binary, --pid).
-  explicit Attachments(UserProbeOptions user_probes = {}) : user_probes_(std::move(user_probes)) {}
+  // `user_probes`: where uprobe, uretprobe and USDT programs go (--binary, --pid);
+  // `perf`: what perf_event programs sample (-F, --period, --event, --cpu).
+  explicit Attachments(UserProbeOptions user_probes = {}, PerfEventOptions perf = {})
+      : user_probes_(std::move(user_probes)), perf_(std::move(perf)) {}
   ~Attachments() { detach_all(); }
   Attachments(const Attachments&) = delete;
   Attachments& operator=(const Attachments&) = delete;
@@ -36,6 +39,9 @@ class Attachments {
   [[nodiscard]] bool attach_all(BpfObject& object, const package::Meta& meta, const NetOptions& net,
                                 ProgramChoice* choice, std::vector<std::string>& report);
   void detach_all();
+  // -c: the command's program is the binary of user probes whose SEC() names
+  // none, when no --binary is given.
+  void set_default_binary(std::string path) { default_binary_ = std::move(path); }
   size_t size() const { return links_.size() + link_fds_.size() + tc_filters_.size(); }
 
  private:
@@ -43,6 +49,8 @@ class Attachments {
   std::vector<int> link_fds_;          // kernel links made with bpf_link_create (tcx, XDP, cgroup)
   std::vector<TcFilter> tc_filters_;   // netlink filters, removed one by one
   UserProbeOptions user_probes_;
+  PerfEventOptions perf_;
+  std::string default_binary_;
 };
 
 // Why a program of this kind cannot attach here, if the kernel lacks the

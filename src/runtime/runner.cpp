@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "runtime/attach.hpp"
+#include "runtime/child_command.hpp"
 #include "runtime/event_streams.hpp"
 #include "runtime/libbpf_log.hpp"
 #include "runtime/loader.hpp"
@@ -42,6 +43,14 @@ int run(const RunOptions& options) {
   // Signals are blocked from here on, so Ctrl-C during set-up ends the run
   // cleanly once it starts instead of killing it half attached.
   RunLoop loop;
+  check_perf_event_options(options.perf);
+  // -c: found and forked before anything loads, held until everything is attached; it is the process traced.
+  std::unique_ptr<ChildCommand> child;
+  UserProbeOptions user_probes = options.user_probes;
+  if (!options.command.empty()) {
+    child = std::make_unique<ChildCommand>(options.command, options.verbose);
+    user_probes.pid = child->pid();
+  }
 
   Target target = load_target(options.target, options.verbose);
   ProgramChoice choice(options.strict);
@@ -58,7 +67,8 @@ int run(const RunOptions& options) {
   std::unique_ptr<EventStreams> events_owner;
   std::unique_ptr<Sampler> sampler_owner;
   std::unique_ptr<TracePipe> trace;
-  Attachments attachments(options.user_probes);
+  Attachments attachments(user_probes, options.perf);
+  if (child) attachments.set_default_binary(child->executable());
   std::vector<std::string> report;
   for (;;) {
     object = std::make_unique<BpfObject>(target.package, policy);
@@ -80,7 +90,7 @@ int run(const RunOptions& options) {
         std::cout << program_options.help() << std::flush;
         return 0;
       }
-      apply_pid_option(options.user_probes.pid, object->get(), object->globals(), *settings);
+      apply_pid_option(user_probes.pid, object->get(), object->globals(), *settings);
     }
     object->apply(*settings);
     object->load();
@@ -116,6 +126,10 @@ int run(const RunOptions& options) {
   if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
             << "; press Ctrl-C to stop" << std::endl;
+  if (child) {
+    child->release();
+    for (int fd : child->watch_fds()) loop.watch(fd, [&] { return child->on_ready(); });
+  }
 
   std::string lines;
   auto drain_trace = [&]() {
@@ -131,6 +145,10 @@ int run(const RunOptions& options) {
   }
   if (!sampler.empty()) loop.every([&] { return sampler.next_timeout_ms(); }, [&] { return sampler.tick(); });
   loop.run(options.duration);
+  if (child) {
+    child->stop();  // SIGTERM when ecli stopped first
+    std::cerr << "ecli: command " << child->describe_status() << "\n";
+  }
 
   attachments.detach_all();
   // What the programs sent just before detaching.

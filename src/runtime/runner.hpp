@@ -5,6 +5,7 @@
 
 #include "runtime/event_streams.hpp"
 #include "runtime/net_attach.hpp"
+#include "runtime/perf_event_attach.hpp"
 #include "runtime/uprobe_attach.hpp"
 
 namespace ecli::runtime {
@@ -20,6 +21,8 @@ struct RunOptions {
   int64_t top = -1;         // sampled tables: --top
   NetOptions net;           // tc, XDP and cgroup targets
   UserProbeOptions user_probes;  // --binary, --pid
+  PerfEventOptions perf;    // perf_event programs: -F, --period, --event, --cpu
+  std::string command;      // -c: run this command, trace it, stop when it exits
   int64_t interval_ms = 0;  // -i: print results every so often too (0: only at exit)
   bool clear = false;       // --clear: empty printed results after each interval
   bool per_cpu = false;     // --per-cpu: per-CPU maps by CPU, not summed

@@ -1,1 +1,151 @@
+// perf_event programs and -c: a libbpf-tools style sampler
+// (tests/data/cpu_samples.bpf.c) attached to cpu-clock on each CPU, limited
+// to a command that ecli starts, and stopped when that command ends.
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "kernel/fixture.hpp"
+
+namespace ecli::test {
+namespace {
+
+// About half a second of CPU in one process (the shell runs the loop itself).
+const std::string kBusy = "sh -c 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done'";
+
+// perf_event links that exist now (bpftool's "perf_event" link type).
+int perf_event_links() {
+  Result r = run({"bpftool", "-j", "link", "show"});
+  if (r.code != 0) return -1;
+  int n = 0;
+  for (const auto& link : nlohmann::json::parse(r.out))
+    if (link.value("type", std::string()) == "perf_event") n++;
+  return n;
+}
+
+// `ecli run --json OPTIONS cpu_samples -c kBusy`; the rows of `counts`.
+struct Sampled {
+  Result result;
+  std::vector<nlohmann::json> counts;
+};
+Sampled sample_busy_command(std::vector<std::string> options) {
+  std::vector<std::string> args = {"--json"};
+  args.insert(args.end(), options.begin(), options.end());
+  args.insert(args.end(), {"-c", kBusy, test_package("cpu_samples")});
+  Sampled s{run(ecli_run(args), 30s), {}};
+  if (s.result.code == 0) s.counts = rows_of(s.result.out, "counts");
+  return s;
+}
+
+// The pid ecli says it set the filter to (the command's).
+std::string filtered_pid(const std::string& err) {
+  size_t at = err.find("targ_pid");
+  if (at == std::string::npos) return "";
+  size_t digit = err.find_first_of("0123456789", at);
+  size_t end = err.find_first_not_of("0123456789", digit);
+  return digit == std::string::npos ? "" : err.substr(digit, end - digit);
+}
+
+TEST(Profiling, CommandIsSampledAloneAndItsEndStopsTheRun) {
+  REQUIRE_ROOT();
+  auto start = std::chrono::steady_clock::now();
+  Sampled s = sample_busy_command({});
+  ASSERT_EQ(s.result.code, 0) << s.result.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);  // no -d: the command's end ended it
+  EXPECT_NE(s.result.err.find("attached do_sample to cpu-clock at 49 Hz on"), std::string::npos) << s.result.err;
+  EXPECT_NE(s.result.err.find("ecli: command exited with status 0"), std::string::npos) << s.result.err;
+  std::string pid = filtered_pid(s.result.err);
+  ASSERT_FALSE(pid.empty()) << s.result.err;
+  ASSERT_EQ(s.counts.size(), 1u) << s.result.out;  // the filter kept every other process out
+  EXPECT_EQ(s.counts[0]["key"].dump(), pid) << s.result.out;
+  EXPECT_GT(s.counts[0]["value"].get<int64_t>(), 0) << s.result.out;
+}
+
+TEST(Profiling, FrequencyPeriodAndCpuOptionsSample) {
+  REQUIRE_ROOT();
+  for (const auto& options : std::vector<std::vector<std::string>>{
+           {"-F", "99"}, {"--period", "1000000"}, {"--cpu", "0"}, {"--event", "task-clock"}}) {
+    std::string label = fmt::format("{}", fmt::join(options, " "));
+    Sampled s = sample_busy_command(options);
+    ASSERT_EQ(s.result.code, 0) << label << "\n" << s.result.err;
+    ASSERT_EQ(s.counts.size(), 1u) << label << "\n" << s.result.out << s.result.err;
+    EXPECT_GT(s.counts[0]["value"].get<int64_t>(), 0) << label;
+  }
+  Sampled f = sample_busy_command({"-F", "99", "--cpu", "0"});
+  EXPECT_NE(f.result.err.find("attached do_sample to cpu-clock at 99 Hz on 1 CPU\n"), std::string::npos)
+      << f.result.err;
+  Sampled p = sample_busy_command({"--period", "1000000"});
+  EXPECT_NE(p.result.err.find("to cpu-clock every 1000000 ns"), std::string::npos) << p.result.err;
+}
+
+TEST(Profiling, HardwareEventWithoutCountersSuggestsCpuClockAndLeavesNothingAttached) {
+  REQUIRE_ROOT();
+  if (access("/sys/bus/event_source/devices/cpu", F_OK) == 0)
+    GTEST_SKIP() << "this machine has hardware performance counters";
+  int before = perf_event_links();
+  Result r = run(ecli_run({"--event", "cycles", "-c", kBusy, test_package("cpu_samples")}), 30s);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("hardware performance counters"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--event cpu-clock"), std::string::npos) << r.err;
+  EXPECT_EQ(perf_event_links(), before);
+}
+
+TEST(Profiling, BadOptionsAreOneLineErrorsBeforeAnythingLoads) {
+  REQUIRE_ROOT();
+  std::string package = test_package("cpu_samples");
+  struct Case {
+    std::vector<std::string> options;
+    std::string message;
+  };
+  for (const auto& c : std::vector<Case>{
+           {{"--event", "nosuch"}, "unknown event 'nosuch'; software events: cpu-clock task-clock"},
+           {{"--cpu", "99999"}, "--cpu 99999: there is no CPU 99999"},
+           {{"--cpu", "1-x"}, "is not a CPU list"},
+           {{"-F", "0"}, "must be more than 0 Hz"},
+           {{"-F", "100000000"}, "perf_event_max_sample_rate"},
+           {{"-F", "99", "--period", "1000"}, "excludes"},
+           {{"-c", "nosuch-command-xyz --flag"}, "cannot run 'nosuch-command-xyz': not found in PATH"},
+           {{"-c", "echo a | wc"}, "shell syntax"},
+           {{"-c", "true", "-p", "1"}, "excludes"},
+       }) {
+    std::vector<std::string> args = c.options;
+    args.push_back(package);
+    Result r = run(ecli_run(args), 30s);
+    std::string label = fmt::format("{}", fmt::join(c.options, " "));
+    EXPECT_NE(r.code, 0) << label;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << label << "\n" << r.err;
+    EXPECT_EQ(r.err.find("attached"), std::string::npos) << label << "\n" << r.err;
+    EXPECT_EQ(split_lines(r.err).size(), 1u) << label << "\n" << r.err;
+  }
+}
+
+TEST(Profiling, CommandOutputGoesToTheTerminalItInherits) {
+  REQUIRE_ROOT();
+  Result r = run(ecli_run({"-c", "echo hello-from-child 'two words'", test_package("cpu_samples")}), 30s);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("hello-from-child two words\n"), std::string::npos) << r.out;
+}
+
+TEST(Profiling, DurationEndsTheCommandFirst) {
+  REQUIRE_ROOT();
+  auto start = std::chrono::steady_clock::now();
+  Result r = run(ecli_run({"-d", "0.5", "-c", "sleep 30", test_package("cpu_samples")}), 30s);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_NE(r.err.find("ecli: command was killed by signal 15"), std::string::npos) << r.err;
+}
+
+TEST(Profiling, PerfAnnotationChoosesTheFrequencyAndOptionsWin) {
+  REQUIRE_ROOT();
+  std::string package = test_package("cpu_samples_99hz");
+  Result r = run(ecli_run({"-d", "0.3", package}), 30s);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("attached sample_99 to cpu-clock at 99 Hz on"), std::string::npos) << r.err;
+  Result o = run(ecli_run({"-d", "0.3", "-F", "11", package}), 30s);
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.err.find("attached sample_99 to cpu-clock at 11 Hz on"), std::string::npos) << o.err;
+}
+
+}  // namespace
+}  // namespace ecli::test

@@ -64,10 +64,29 @@ int main(int argc, char** argv) {
                   ":FUNCTION or :PROVIDER:NAME when SEC() names none)")
       ->type_name("[PROG=]PATH[:FUNC]")
       ->allow_extra_args(false);
-  run->add_option("-p,--pid", options.user_probes.pid,
-                  "Trace one process: uprobe/USDT programs, and programs with a pid filter (targ_pid...)")
-      ->type_name("PID")
-      ->check(CLI::PositiveNumber);
+  auto* pid_option = run->add_option("-p,--pid", options.user_probes.pid,
+                                     "Trace one process: uprobe/USDT programs, and programs with a pid filter "
+                                     "(targ_pid...)")
+                         ->type_name("PID")
+                         ->check(CLI::PositiveNumber);
+  run->add_option("-c,--command", options.command,
+                  "Run CMD (split into words like a shell, not run by one) once everything is attached, trace it "
+                  "as with -p, and stop when it exits")
+      ->type_name("\"CMD ARGS\"")
+      ->excludes(pid_option);
+  auto* frequency = run->add_option("-F,--frequency", options.perf.frequency,
+                                    "perf_event programs: samples per second on each CPU (default 49)")
+                        ->type_name("HZ");
+  run->add_option("--period", options.perf.period, "perf_event programs: sample every N events instead")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber)
+      ->excludes(frequency);
+  run->add_option("--event", options.perf.event,
+                  "perf_event programs: the event sampled (default cpu-clock; task-clock, page-faults, "
+                  "context-switches, cpu-migrations, cycles, instructions...)")
+      ->type_name("NAME");
+  run->add_option("--cpu", options.perf.cpus, "perf_event programs: only these CPUs (default: every online CPU)")
+      ->type_name("LIST");
   run->add_option("--format", options.output.formats,
                   "Print FIELD as KIND (repeatable): ipv4, ipv6, ip, port, errno, signal, open_flags, ksym, hex, "
                   "ns, us, ms; FIELD may start with the ring buffer's or map's name (events.saddr)")
@@ -94,6 +113,10 @@ int main(int argc, char** argv) {
     for (const auto& line : removed) std::cerr << "ecli: " << line << "\n";
     if (removed.empty()) std::cerr << "ecli: nothing to clean up\n";
     return 0;
+  }
+  if (frequency->count() && !(options.perf.frequency > 0)) {
+    std::cerr << "ecli: -F/--frequency " << frequency->as<std::string>() << ": the frequency must be more than 0 Hz\n";
+    return 2;
   }
   std::vector<std::string> rest = run->remaining();
   if (rest.empty()) {

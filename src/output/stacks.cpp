@@ -38,6 +38,17 @@ void append_lost(std::string& out, std::string_view reason) {
   out.push_back(']');
 }
 
+void append_folded_name(std::string& out, const symbols::Frame& frame) {
+  if (!frame.symbol.empty()) {
+    append_folded_safe(out, frame.symbol);
+  } else if (!frame.module.empty()) {
+    append_folded_safe(out, frame.module);
+    fmt::format_to(std::back_inserter(out), "+0x{:x}", frame.offset);
+  } else {
+    out += "[unknown]";
+  }
+}
+
 }  // namespace
 
 // Inlined frames have no start address of their own, so an offset of 0 is
@@ -126,19 +137,15 @@ void append_stack_cell(Buffer& out, const Stack& stack) {
 
 std::string folded_frame_name(const symbols::Frame& frame) {
   std::string name;
-  if (!frame.symbol.empty()) {
-    append_folded_safe(name, frame.symbol);
-  } else if (!frame.module.empty()) {
-    append_folded_safe(name, frame.module);
-    fmt::format_to(std::back_inserter(name), "+0x{:x}", frame.offset);
-  } else {
-    name = "[unknown]";
-  }
+  append_folded_name(name, frame);
   return name;
 }
 
+// Per sample this allocates nothing once the scratch line has grown and the
+// stack has been seen before.
 void FoldedStacks::add(std::string_view comm, const std::vector<const Stack*>& stacks, uint64_t count) {
-  std::string line;
+  static thread_local std::string line;
+  line.clear();
   auto separate = [&] {
     if (!line.empty()) line.push_back(';');
   };
@@ -152,7 +159,7 @@ void FoldedStacks::add(std::string_view comm, const std::vector<const Stack*>& s
     }
     for (auto frame = stack->frames.rbegin(); frame != stack->frames.rend(); ++frame) {
       separate();
-      line += folded_frame_name(*frame);
+      append_folded_name(line, *frame);
     }
   }
   if (line.empty()) line = "[empty stack]";
@@ -162,7 +169,11 @@ void FoldedStacks::add(std::string_view comm, const std::vector<const Stack*>& s
 void FoldedStacks::add_folded(std::string_view line, uint64_t count) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   if (count == 0 || line.empty()) return;
-  counts_[std::string(line)] += count;
+  static thread_local std::string key;  // the map's keys are std::string: look up without a new one
+  key.assign(line);
+  auto found = counts_.find(key);
+  if (found == counts_.end()) found = counts_.emplace(key, 0).first;
+  found->second += count;
   total_ += count;
 }
 

@@ -9,7 +9,9 @@
 #include <set>
 
 #include "compiler/annotations.hpp"
+#include "compiler/cursor_util.hpp"
 #include "compiler/map_roles.hpp"
+#include "compiler/stack_fields.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 
@@ -23,13 +25,7 @@ std::string to_string(CXString s) {
   return out;
 }
 
-// "file:line" where the declaration starts (`struct {` of a map, not its name).
-std::string location_text(CXCursor cursor) {
-  CXFile file;
-  unsigned line = 0, column = 0;
-  clang_getExpansionLocation(clang_getRangeStart(clang_getCursorExtent(cursor)), &file, &line, &column, nullptr);
-  return fmt::format("{}:{}", to_string(clang_getFileName(file)), line);
-}
+std::string location_text(CXCursor cursor) { return cursors::location(cursor); }
 
 // The comment of a declaration. For `struct {...} name SEC(".maps");` clang
 // attaches the comment above `struct {` to the anonymous struct, so look there too.
@@ -185,17 +181,10 @@ struct Visit {
   CXFile main_file = nullptr;
 };
 
-// Declared in the main file, also when a macro of the main file wrote it.
-bool in_main_file(CXCursor cursor, CXFile main_file) {
-  CXFile file = nullptr;
-  clang_getExpansionLocation(clang_getCursorLocation(cursor), &file, nullptr, nullptr, nullptr);
-  return file && clang_File_isEqual(file, main_file);
-}
-
 CXChildVisitResult visit_top_level(CXCursor cursor, CXCursor, CXClientData data) {
   auto* visit = static_cast<Visit*>(data);
   auto* docs = visit->docs;
-  if (!in_main_file(cursor, visit->main_file)) return CXChildVisit_Continue;
+  if (!cursors::in_file(cursor, visit->main_file)) return CXChildVisit_Continue;
   CXCursorKind kind = clang_getCursorKind(cursor);
   if (kind != CXCursor_VarDecl && kind != CXCursor_FunctionDecl) return CXChildVisit_Continue;
   std::string name = to_string(clang_getCursorSpelling(cursor));
@@ -259,10 +248,7 @@ void collect_field_formats(CXTranslationUnit tu, const Visit& visit, size_t size
       docs.warnings.push_back(location_text(field) + ": warning: @format takes a kind such as ip or errno");
       continue;
     }
-    CXCursor record = clang_getCursorSemanticParent(field);
-    for (int guard = 0; guard < 16 && clang_Cursor_isAnonymous(record); guard++)
-      record = clang_getCursorSemanticParent(record);
-    std::string type = record_name(clang_getCursorType(record));
+    std::string type = cursors::field_owner_name(field);
     if (type.empty()) {
       docs.warnings.push_back(location_text(field) + ": warning: @format is read on fields of named structs only");
       continue;
@@ -301,6 +287,13 @@ CXTranslationUnit parse(CXIndex index, const std::string& source, const std::vec
 }
 
 }  // namespace
+
+std::string cursors::field_owner_name(CXCursor field) {
+  CXCursor record = clang_getCursorSemanticParent(field);
+  for (int guard = 0; guard < 16 && clang_Cursor_isAnonymous(record); guard++)
+    record = clang_getCursorSemanticParent(record);
+  return record_name(clang_getCursorType(record));
+}
 
 // Struct definitions written in `header`, as the translation unit saw them.
 void collect_header_structs(CXTranslationUnit tu, const std::string& header, SourceDocs& docs) {
@@ -359,6 +352,7 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
   std::set<unsigned> seen;
   CXCursor tu_cursor = clang_getTranslationUnitCursor(tu);
   RoleAnalysis roles(visit.main_file);
+  StackFields stacks(visit.main_file);
   for (unsigned i = 0; i < count; i++) {
     if (clang_getTokenKind(tokens[i]) != CXToken_Identifier) continue;
     CXCursor cursor = clang_getCursor(tu, clang_getTokenLocation(tu, tokens[i]));
@@ -368,9 +362,14 @@ SourceDocs extract_docs(const std::string& source, const std::vector<std::string
     if (!seen.insert(clang_hashCursor(cursor)).second) continue;
     visit_top_level(cursor, tu_cursor, &visit);
     if (kind == CXCursor_VarDecl) roles.add_declaration(cursor);
-    else roles.add_function(cursor);
+    else {
+      roles.add_function(cursor);
+      stacks.add_function(cursor);
+    }
   }
   docs.roles = roles.roles();
+  docs.stack_fields = stacks.result();
+  docs.warnings.insert(docs.warnings.end(), stacks.warnings().begin(), stacks.warnings().end());
   clang_disposeTokens(tu, tokens, count);
   for (const auto& header : headers) collect_header_structs(tu, header, docs);
   collect_field_formats(tu, visit, text.size(), docs);

@@ -22,6 +22,9 @@ struct SourceDocs {
   std::map<std::string, package::Json> roles;
   // `/// @format KIND` on struct fields: "struct event" -> "saddr" -> "ip".
   std::map<std::string, std::map<std::string, std::string>> field_formats;
+  // The struct fields that hold stacks (stack_fields.hpp): "struct key_t" ->
+  // "user_stack_id" -> {"kind": "id", "map": "stackmap", "user": true}.
+  package::Json stack_fields = package::Json::object();
   std::vector<std::string> warnings;               // "file:line: ..." for people
   std::vector<std::string> errors;                 // problems that must stop ecc
   bool read_with_pch = false;                      // the PCH given was used (for ecc --verbose)

@@ -317,6 +317,7 @@ EccResult run_ecc(const EccOptions& options) {
     std::cerr << "ecc: warning: " << type << " is not in the object's BTF, so its events cannot be decoded\n";
   merge_docs(pkg.meta, docs);
   if (!docs.field_formats.empty()) pkg.meta.extra_meta["field_formats"] = docs.field_formats;  // `@format` on fields
+  if (!docs.stack_fields.empty()) pkg.meta.extra_meta["stack_fields"] = docs.stack_fields;  // stack_fields.hpp
   check_sampled_maps(object, pkg.meta, docs);
   pkg.meta.eunomia_version = std::string("ecli ") + ECLI_VERSION;
   pkg.object = std::move(object);

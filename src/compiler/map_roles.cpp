@@ -1,5 +1,7 @@
 #include "compiler/map_roles.hpp"
 
+#include "compiler/cursor_util.hpp"
+
 #include <linux/bpf.h>
 
 #include <algorithm>
@@ -7,46 +9,8 @@
 #include <string_view>
 
 namespace ecli::compiler {
+using namespace cursors;
 namespace {
-
-std::string spelling(CXCursor c) {
-  CXString s = clang_getCursorSpelling(c);
-  const char* p = clang_getCString(s);
-  std::string out = p ? p : "";
-  clang_disposeString(s);
-  return out;
-}
-
-std::vector<CXCursor> children(CXCursor c) {
-  std::vector<CXCursor> out;
-  clang_visitChildren(
-      c,
-      [](CXCursor child, CXCursor, CXClientData data) {
-        static_cast<std::vector<CXCursor>*>(data)->push_back(child);
-        return CXChildVisit_Continue;
-      },
-      &out);
-  return out;
-}
-
-std::vector<CXCursor> expression_children(CXCursor c) {
-  std::vector<CXCursor> out;
-  for (CXCursor child : children(c))
-    if (clang_isExpression(clang_getCursorKind(child))) out.push_back(child);
-  return out;
-}
-
-// Through parentheses and casts (implicit or written) to the expression inside.
-CXCursor skip_noise(CXCursor c) {
-  for (int guard = 0; guard < 32; guard++) {
-    CXCursorKind kind = clang_getCursorKind(c);
-    if (kind != CXCursor_UnexposedExpr && kind != CXCursor_ParenExpr && kind != CXCursor_CStyleCastExpr) return c;
-    std::vector<CXCursor> inner = expression_children(c);
-    if (inner.empty()) return c;
-    c = inner.back();
-  }
-  return c;
-}
 
 bool is_pointer(CXCursor expr) {
   return clang_getCanonicalType(clang_getCursorType(expr)).kind == CXType_Pointer;

@@ -45,6 +45,12 @@ static long (*bpf_get_stackid)(void *ctx, void *map, __u64 flags) = (void *) 27;
 static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *unsafe_ptr) = (void *) 113;
 static long (*bpf_ringbuf_output)(void *ringbuf, void *data, __u64 size, __u64 flags) = (void *) 130;
 static long (*bpf_perf_event_output)(void *ctx, void *map, __u64 flags, void *data, __u64 size) = (void *) 25;
+static long (*bpf_get_stack)(void *ctx, void *buf, __u32 size, __u64 flags) = (void *) 67;
+static long (*bpf_get_task_stack)(void *task, void *buf, __u32 size, __u64 flags) = (void *) 141;
+static void *(*bpf_ringbuf_reserve)(void *ringbuf, __u64 size, __u64 flags) = (void *) 131;
+static void (*bpf_ringbuf_submit)(void *data, __u64 flags) = (void *) 132;
+enum { BPF_F_SKIP_FIELD_MASK = 0xffULL, BPF_F_USER_STACK = (1ULL << 8), BPF_F_FAST_STACK_CMP = (1ULL << 9),
+       BPF_F_REUSE_STACKID = (1ULL << 10), BPF_F_USER_BUILD_ID = (1ULL << 11) };
 )";
 
 class MapRoles : public ::testing::Test {
@@ -352,14 +358,217 @@ TEST(EccRoles, RunqlatPackageCarriesTheRoles) {
   fs::copy_file(fs::path(ECLI_SOURCE_DIR) / "examples/runqlat/runqlat.bpf.c", dir / "runqlat.bpf.c");
   std::string command = std::string(ECC_BIN) + " -q " + (dir / "runqlat.bpf.c").string() + " 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);
-  package::Json meta = package::Json::parse(read_file(dir / "package.json"))["meta"]["bpf_skel"];
+  package::Json whole = package::Json::parse(read_file(dir / "package.json"))["meta"];
+  package::Json meta = whole["bpf_skel"];
   fs::remove_all(dir);
+  EXPECT_FALSE(whole.contains("stack_fields"));  // no field holds a stack
   std::map<std::string, std::string> roles;
   for (const auto& m : meta["maps"]) roles[m["name"]] = m.value("role", "");
   EXPECT_EQ(roles["start"], "state");
   EXPECT_EQ(roles["hists"], "result");
   for (const auto& section : meta["data_sections"])
     for (const auto& v : section["variables"]) EXPECT_EQ(v.value("role", ""), "option") << v["name"];
+}
+
+// Stack fields (stack_fields.hpp): which struct fields hold stack ids or
+// stack addresses, for meta.stack_fields.
+using StackFields = MapRoles;
+
+TEST_F(StackFields, LibbpfToolsProfileKeyHoldsKernelAndUserStackIds) {
+  SourceDocs docs = extract(R"(
+struct pt_regs { long ip; };
+struct bpf_perf_event_data { struct pt_regs regs; __u64 sample_period; };
+struct key_t { __u32 pid; int user_stack_id; int kern_stack_id; char name[16]; };
+const volatile int user_stacks_only = 0, kernel_stacks_only = 0;
+struct { __uint(type, BPF_MAP_TYPE_STACK_TRACE); __type(key, __u32); } stackmap SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 1024); __type(key, struct key_t); __type(value, __u64); } counts SEC(".maps");
+/// @perf {"event": "cpu-clock", "frequency": 99}
+SEC("perf_event")
+int do_perf_event(struct bpf_perf_event_data *ctx) {
+  struct key_t key = {};
+  __u64 id = bpf_get_current_pid_tgid(), one = 1;
+  key.pid = id >> 32;
+  if (user_stacks_only)
+    key.kern_stack_id = -1;
+  else
+    key.kern_stack_id = bpf_get_stackid(&ctx->regs, &stackmap, 0);
+  if (kernel_stacks_only)
+    key.user_stack_id = -1;
+  else
+    key.user_stack_id = bpf_get_stackid(&ctx->regs, &stackmap, BPF_F_USER_STACK);
+  bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+  return 0;
+}
+)");
+  EXPECT_EQ(docs.stack_fields, package::Json::parse(R"({
+    "struct key_t": {
+      "kern_stack_id": {"kind": "id", "map": "stackmap", "user": false},
+      "user_stack_id": {"kind": "id", "map": "stackmap", "user": true}
+    }})")) << docs.stack_fields.dump(2);
+  EXPECT_TRUE(docs.warnings.empty()) << docs.warnings.front();
+  // `@perf` on the program reaches its metadata (meta.bpf_skel.progs[i].perf).
+  package::Meta meta;
+  meta.progs.push_back({"do_perf_event", "perf_event", true, {}});
+  merge_docs(meta, docs);
+  EXPECT_EQ(meta.progs[0].extra["perf"], package::Json::parse(R"({"event": "cpu-clock", "frequency": 99})"));
+  package::Meta again = package::meta_from_json(package::meta_to_json(meta));
+  EXPECT_EQ(again.progs[0].extra["perf"]["frequency"], 99);
+}
+
+TEST_F(StackFields, OffcputimeLikeNestedKeyFlagsGlobalsLocalsAndHelpers) {
+  SourceDocs docs = extract(R"(
+struct key_t { __u32 pid; __u32 tgid; int user_stack_id; int kern_stack_id; char name[16]; };
+struct internal_key { __u64 start_ts; struct key_t key; };
+typedef struct { int stack; int other; } sample_t;
+struct wakeup { int waker_stack; struct { int wakee_stack; }; };
+struct task_struct;
+const volatile __u64 stack_flags = 0;
+__u64 extra_flags = 0;
+struct { __uint(type, BPF_MAP_TYPE_STACK_TRACE); __uint(key_size, 4); __uint(value_size, 1016); } stackmap SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_STACK_TRACE); __uint(key_size, 4); __uint(value_size, 1016); } stack_traces SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 1024); __type(key, __u32); __type(value, struct internal_key); } start SEC(".maps");
+static int record(void *ctx, int kthread) {
+  struct internal_key i = {};
+  __u32 pid = bpf_get_current_pid_tgid();
+  if (kthread)
+    i.key.user_stack_id = -1;
+  else
+    i.key.user_stack_id = bpf_get_stackid(ctx, &stackmap, BPF_F_USER_STACK | stack_flags);
+  i.key.kern_stack_id = bpf_get_stackid(ctx, &stackmap, stack_flags);
+  bpf_map_update_elem(&start, &pid, &i, BPF_ANY);
+  return 0;
+}
+SEC("tp_btf/sched_switch")
+int sched_switch(void *ctx) { return record(ctx, 0); }
+SEC("tp_btf/sched_wakeup")
+int wakeup(void *ctx) {
+  __u64 flags = BPF_F_FAST_STACK_CMP | BPF_F_USER_STACK;
+  long id = bpf_get_stackid(ctx, &stack_traces, flags);
+  sample_t s = { .other = 1, .stack = bpf_get_stackid(ctx, &stack_traces, extra_flags) };
+  struct wakeup w = {};
+  w.waker_stack = id;
+  id = 3;
+  w.wakee_stack = id;  // no longer a stack id
+  return s.stack + w.waker_stack;
+}
+)");
+  EXPECT_EQ(docs.stack_fields, package::Json::parse(R"({
+    "struct key_t": {
+      "kern_stack_id": {"kind": "id", "map": "stackmap", "user": false},
+      "user_stack_id": {"kind": "id", "map": "stackmap", "user": true}
+    },
+    "struct sample_t": {
+      "stack": {"kind": "id", "map": "stack_traces", "user": false}
+    },
+    "struct wakeup": {
+      "waker_stack": {"kind": "id", "map": "stack_traces", "user": true}
+    }})")) << docs.stack_fields.dump(2);
+}
+
+TEST_F(StackFields, EunomiaProfileEventCarriesAddressesAndTheirSizes) {
+  SourceDocs docs = extract(R"(
+#define MAX_STACK_DEPTH 128
+typedef __u64 stack_trace_t[MAX_STACK_DEPTH];
+struct stacktrace_event {
+  __u32 pid; __u32 cpu_id; char comm[16];
+  int kstack_sz; int ustack_sz;
+  stack_trace_t kstack; stack_trace_t ustack;
+};
+struct task_event { long n; __u64 frames[32]; __u64 build[32]; };
+/// @intepreter {"stack_trace": {}}
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 256 * 1024); } events SEC(".maps");
+SEC("perf_event")
+int profile(void *ctx) {
+  struct stacktrace_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+  if (!event) return 1;
+  event->pid = bpf_get_current_pid_tgid() >> 32;
+  if (bpf_get_current_comm(event->comm, sizeof(event->comm))) event->comm[0] = 0;
+  event->kstack_sz = bpf_get_stack(ctx, event->kstack, sizeof(event->kstack), 0);
+  event->ustack_sz = bpf_get_stack(ctx, event->ustack, sizeof(event->ustack), BPF_F_USER_STACK);
+  bpf_ringbuf_submit(event, 0);
+  return 0;
+}
+SEC("iter/task")
+int tasks(void *ctx) {
+  struct task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) return 0;
+  long n = bpf_get_task_stack(ctx, &e->frames[0], sizeof(e->frames), 0);
+  e->n = n;
+  bpf_get_stack(ctx, &e->build, sizeof(e->build), BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+)");
+  EXPECT_EQ(docs.stack_fields, package::Json::parse(R"({
+    "struct stacktrace_event": {
+      "kstack": {"kind": "addresses", "user": false, "size_field": "kstack_sz"},
+      "ustack": {"kind": "addresses", "user": true, "size_field": "ustack_sz"}
+    },
+    "struct task_event": {
+      "build": {"kind": "addresses", "user": true, "build_id": true},
+      "frames": {"kind": "addresses", "user": false, "size_field": "n"}
+    }})")) << docs.stack_fields.dump(2);
+  // The reference's marker stays on the map, for whoever reads it.
+  EXPECT_EQ(docs.variables["events"]["intepreter"], package::Json::parse(R"({"stack_trace": {}})"));
+}
+
+TEST_F(StackFields, NoStacksNoKeyAndWhatIsNotUnderstoodOnlyWarns) {
+  EXPECT_TRUE(extract(R"(
+struct event { __u32 pid; char comm[16]; };
+SEC("tp/x/y")
+int prog(void *ctx) { struct event e = {}; bpf_get_current_comm(e.comm, sizeof(e.comm)); return e.pid; }
+)").stack_fields.empty());
+  SourceDocs docs = extract(R"(
+struct event { char bytes[64]; int id; };
+struct { __uint(type, BPF_MAP_TYPE_STACK_TRACE); __uint(key_size, 4); __uint(value_size, 1016); } stackmap SEC(".maps");
+static int id_of(void *ctx, void *map) { return bpf_get_stackid(ctx, map, 0); }
+static void fill(void *ctx, struct event *e, void *map) { e->id = bpf_get_stackid(ctx, map, 0); }
+SEC("perf_event")
+int prog(void *ctx) {
+  struct event e = {};
+  __u64 scratch[8];
+  bpf_get_stack(ctx, e.bytes, sizeof(e.bytes), 0);  // not an array of __u64
+  bpf_get_stack(ctx, scratch, sizeof(scratch), 0);  // not a field: nothing to say
+  fill(ctx, &e, &stackmap);                         // the map is a parameter there
+  return id_of(ctx, &stackmap);
+}
+)");
+  EXPECT_TRUE(docs.stack_fields.empty()) << docs.stack_fields.dump();
+  ASSERT_EQ(docs.warnings.size(), 2u);
+  EXPECT_NE(docs.warnings[0].find("field 'id'"), std::string::npos) << docs.warnings[0];  // in fill()
+  EXPECT_NE(docs.warnings[1].find("field 'bytes'"), std::string::npos) << docs.warnings[1];
+}
+
+// The real ecc: a libbpf-tools profile-like source gets meta.stack_fields and
+// its programs' @perf.
+TEST(EccStacks, ProfilePackageCarriesStackFields) {
+  fs::path dir = fs::temp_directory_path() / ("ecli-stacks-ecc-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "profile.bpf.c") << R"(#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+struct key_t { __u32 pid; int user_stack_id; int kern_stack_id; };
+struct { __uint(type, BPF_MAP_TYPE_STACK_TRACE); __type(key, __u32); } stackmap SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 1024); __type(key, struct key_t); __type(value, __u64); } counts SEC(".maps");
+/// @perf {"event": "cpu-clock", "frequency": 99}
+SEC("perf_event")
+int do_perf_event(struct bpf_perf_event_data *ctx) {
+  struct key_t key = {.pid = bpf_get_current_pid_tgid() >> 32};
+  __u64 one = 1;
+  key.kern_stack_id = bpf_get_stackid(&ctx->regs, &stackmap, 0);
+  key.user_stack_id = bpf_get_stackid(&ctx->regs, &stackmap, BPF_F_USER_STACK);
+  bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+  return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+)";
+  std::string command = std::string(ECC_BIN) + " -q " + (dir / "profile.bpf.c").string() + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  package::Json meta = package::Json::parse(read_file(dir / "package.json"))["meta"];
+  fs::remove_all(dir);
+  EXPECT_EQ(meta["stack_fields"], package::Json::parse(R"({"struct key_t": {
+      "kern_stack_id": {"kind": "id", "map": "stackmap", "user": false},
+      "user_stack_id": {"kind": "id", "map": "stackmap", "user": true}}})"));
+  EXPECT_EQ(meta["bpf_skel"]["progs"][0]["perf"]["frequency"], 99);
 }
 
 }  // namespace

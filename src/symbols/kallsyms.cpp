@@ -40,7 +40,15 @@ Kallsyms::Kallsyms(std::string text) : text_(std::move(text)) {
     if (!ok || address == 0) continue;  // addresses hidden by kptr_restrict read as 0
     size_t name_end = line.find_first_of("\t ", sp2 + 1);
     if (name_end == line.npos) name_end = line.size();
-    symbols_.push_back({address, static_cast<uint32_t>(at + sp2 + 1), static_cast<uint32_t>(name_end - sp2 - 1)});
+    // "\t[ext4]" after the name for a module's symbols
+    uint32_t module_at = 0, module_len = 0;
+    size_t open = line.find('[', name_end), close = open == line.npos ? line.npos : line.find(']', open + 1);
+    if (close != line.npos) {
+      module_at = static_cast<uint32_t>(at + open + 1);
+      module_len = static_cast<uint32_t>(close - open - 1);
+    }
+    symbols_.push_back({address, static_cast<uint32_t>(at + sp2 + 1), static_cast<uint32_t>(name_end - sp2 - 1),
+                        module_at, module_len});
   }
   std::stable_sort(symbols_.begin(), symbols_.end(),
                    [](const Entry& a, const Entry& b) { return a.address < b.address; });
@@ -60,7 +68,8 @@ std::optional<KernelSymbol> Kallsyms::lookup(uint64_t address) const {
   --it;
   uint64_t offset = address - it->address;
   if (it + 1 == symbols_.end() && offset > (1u << 20)) return std::nullopt;
-  return KernelSymbol{std::string_view(text_.data() + it->name_at, it->name_len), offset};
+  return KernelSymbol{std::string_view(text_.data() + it->name_at, it->name_len), offset,
+                      std::string_view(text_.data() + it->module_at, it->module_len)};
 }
 
 }  // namespace ecli::symbols

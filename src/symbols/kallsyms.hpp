@@ -13,6 +13,7 @@ namespace ecli::symbols {
 struct KernelSymbol {
   std::string_view name;  // "do_sys_openat2"
   uint64_t offset = 0;    // bytes past the symbol's start
+  std::string_view module;  // the module holding it ("ext4"); empty for the core kernel
 };
 
 class Kallsyms {
@@ -33,7 +34,8 @@ class Kallsyms {
  private:
   struct Entry {
     uint64_t address;
-    uint32_t name_at, name_len;  // in text_
+    uint32_t name_at, name_len;      // in text_
+    uint32_t module_at, module_len;  // in text_; 0 length for the core kernel
   };
   std::string text_;
   std::vector<Entry> symbols_;  // sorted by address

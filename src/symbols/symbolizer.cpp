@@ -275,18 +275,42 @@ struct Symbolizer::Impl {
     GElf_Addr bias = 0;
     if (b.module && (elf = dwfl_module_getelf(b.module, &bias))) {
       b.bias = bias;
-      size_t count = 0;
-      if (elf_getphdrnum(elf, &count) == 0)
-        for (size_t i = 0; i < count; i++) {
-          GElf_Phdr phdr;
-          if (gelf_getphdr(elf, static_cast<int>(i), &phdr) && phdr.p_type == PT_LOAD)
-            b.loads.push_back({phdr.p_offset, phdr.p_filesz, phdr.p_vaddr});
-        }
+      read_loads(elf, b.loads);
     } else {
       b.module = nullptr;
     }
     if (!build_id.empty()) by_build_id.emplace(build_id, &b);
     return &b;
+  }
+
+  // The PT_LOAD segments. A separate debug file (objcopy --only-keep-debug)
+  // keeps the segments' addresses and sizes in memory but not their file
+  // offsets: those are rebuilt the way linkers lay them out, each one the first
+  // offset past the previous segment that is congruent to its address modulo
+  // its alignment (exact for GNU ld and lld layouts).
+  static void read_loads(Elf* elf, std::vector<Load>& loads) {
+    size_t count = 0;
+    if (elf_getphdrnum(elf, &count) != 0) return;
+    bool debug_only = false;
+    std::vector<GElf_Phdr> phdrs;
+    for (size_t i = 0; i < count; i++) {
+      GElf_Phdr phdr;
+      if (!gelf_getphdr(elf, static_cast<int>(i), &phdr) || phdr.p_type != PT_LOAD) continue;
+      phdrs.push_back(phdr);
+      if ((phdr.p_flags & PF_X) && phdr.p_filesz == 0 && phdr.p_memsz > 0) debug_only = true;
+    }
+    uint64_t next = 0;
+    for (const GElf_Phdr& phdr : phdrs) {
+      if (!debug_only) {
+        loads.push_back({phdr.p_offset, phdr.p_filesz, phdr.p_vaddr});
+        continue;
+      }
+      uint64_t align = phdr.p_align > 1 && (phdr.p_align & (phdr.p_align - 1)) == 0 ? phdr.p_align : 1;
+      uint64_t offset = (next & ~(align - 1)) | (phdr.p_vaddr & (align - 1));
+      if (offset < next) offset += align;
+      loads.push_back({offset, phdr.p_memsz, phdr.p_vaddr});
+      next = offset + phdr.p_memsz;
+    }
   }
 
   // The binary behind a file mapping of `pid`, opened once per run.

@@ -395,7 +395,9 @@ TEST(Symbolizer, KernelAddresses) {
   EXPECT_EQ(frames[0].module, "kernel");
   EXPECT_FALSE(frames[0].symbol.empty());
   EXPECT_EQ(frames[0].address, core + 1);
-  if (frames[0].symbol == core_name) EXPECT_EQ(frames[0].offset, 1u);
+  if (frames[0].symbol == core_name) {
+    EXPECT_EQ(frames[0].offset, 1u);
+  }
   EXPECT_EQ(&s.kernel(core + 1), &frames);
   if (in_module) {
     const auto& m = s.kernel(in_module);
@@ -426,6 +428,7 @@ TEST(Symbolizer, BadInputDoesNotCrash) {
   EXPECT_EQ(s.user(getpid(), 8)[0].symbol, "");  // unmapped
   EXPECT_EQ(s.user(0x7ffffff0, 0x1234)[0].module, "");  // no such process
   // non-ELF and truncated ELF files mapped into this process
+  std::vector<void*> mapped;
   for (const char* name : {"truncated", "text"}) {
     fs::path file = binaries().dir / name;
     {
@@ -443,8 +446,9 @@ TEST(Symbolizer, BadInputDoesNotCrash) {
     EXPECT_EQ(frames[0].module, name);
     EXPECT_EQ(frames[0].symbol, "");
     EXPECT_EQ(frames[0].offset, 4100u);
-    munmap(at, 8192);
+    mapped.push_back(at);  // unmapped at the end: a new mapping at the same address would hit the cache
   }
+  for (void* at : mapped) munmap(at, 8192);
   // the test binary itself: a big C++ binary with symbols
   const auto& mine = s.user(getpid(), reinterpret_cast<uint64_t>(&binaries));
   EXPECT_FALSE(mine[0].module.empty());

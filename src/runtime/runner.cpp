@@ -147,7 +147,7 @@ int run(const RunOptions& options) {
   loop.run(options.duration);
   if (child) {
     child->stop();  // SIGTERM when ecli stopped first
-    std::cerr << "ecli: command " << child->describe_status() << "\n";
+    std::cerr << "ecli: command (pid " << child->pid() << ") " << child->describe_status() << "\n";
   }
 
   attachments.detach_all();

@@ -32,19 +32,29 @@ struct Sampled {
 Sampled sample_busy_command(std::vector<std::string> options) {
   std::vector<std::string> args = {"--json"};
   args.insert(args.end(), options.begin(), options.end());
-  args.insert(args.end(), {"-c", kBusy, test_package("cpu_samples")});
+  // Kept on CPU 0, so that --cpu 0 sees it too.
+  args.insert(args.end(), {"-c", "taskset -c 0 " + kBusy, test_package("cpu_samples")});
   Sampled s{run(ecli_run(args), 30s), {}};
   if (s.result.code == 0) s.counts = rows_of(s.result.out, "counts");
   return s;
 }
 
-// The pid ecli says it set the filter to (the command's).
-std::string filtered_pid(const std::string& err) {
-  size_t at = err.find("targ_pid");
+// The command's pid, from "ecli: command (pid N) exited...".
+std::string command_pid(const std::string& err) {
+  const std::string prefix = "ecli: command (pid ";
+  size_t at = err.find(prefix);
   if (at == std::string::npos) return "";
-  size_t digit = err.find_first_of("0123456789", at);
-  size_t end = err.find_first_not_of("0123456789", digit);
-  return digit == std::string::npos ? "" : err.substr(digit, end - digit);
+  at += prefix.size();
+  return err.substr(at, err.find(')', at) - at);
+}
+
+// The JSON lines of `out` that the command did not print.
+std::vector<nlohmann::json> json_rows(const std::string& out, const std::string& map) {
+  std::vector<nlohmann::json> rows;
+  for (const auto& line : split_lines(out))
+    if (line.starts_with("{") && nlohmann::json::parse(line).value("map", std::string()) == map)
+      rows.push_back(nlohmann::json::parse(line));
+  return rows;
 }
 
 TEST(Profiling, CommandIsSampledAloneAndItsEndStopsTheRun) {
@@ -54,8 +64,8 @@ TEST(Profiling, CommandIsSampledAloneAndItsEndStopsTheRun) {
   ASSERT_EQ(s.result.code, 0) << s.result.err;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);  // no -d: the command's end ended it
   EXPECT_NE(s.result.err.find("attached do_sample to cpu-clock at 49 Hz on"), std::string::npos) << s.result.err;
-  EXPECT_NE(s.result.err.find("ecli: command exited with status 0"), std::string::npos) << s.result.err;
-  std::string pid = filtered_pid(s.result.err);
+  EXPECT_NE(s.result.err.find(") exited with status 0\n"), std::string::npos) << s.result.err;
+  std::string pid = command_pid(s.result.err);
   ASSERT_FALSE(pid.empty()) << s.result.err;
   ASSERT_EQ(s.counts.size(), 1u) << s.result.out;  // the filter kept every other process out
   EXPECT_EQ(s.counts[0]["key"].dump(), pid) << s.result.out;
@@ -127,13 +137,31 @@ TEST(Profiling, CommandOutputGoesToTheTerminalItInherits) {
   EXPECT_NE(r.out.find("hello-from-child two words\n"), std::string::npos) << r.out;
 }
 
+TEST(Profiling, UprobeWithoutBinaryGoesToTheCommandsProgram) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  write_text(dir / "work.c",
+             "#include <stdio.h>\n"
+             "__attribute__((noinline)) int work(int i) { return i * 2; }\n"
+             "int main(void) { int s = 0; for (int i = 0; i < 5; i++) s += work(i); printf(\"sum %d\\n\", s); }\n");
+  Result cc = run({"cc", "-O1", "-o", (dir / "work").string(), (dir / "work.c").string()});
+  ASSERT_EQ(cc.code, 0) << cc.err;
+  Result r = run(ecli_run({"--json", "-c", (dir / "work").string(), test_package("command_uprobe")}), 30s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("sum 20\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find(fmt::format("to uprobe {}:work (pid ", (dir / "work").string())), std::string::npos) << r.err;
+  auto calls = json_rows(r.out, "calls");
+  ASSERT_EQ(calls.size(), 1u) << r.out;
+  EXPECT_EQ(calls[0]["calls"], 5) << r.out;
+}
+
 TEST(Profiling, DurationEndsTheCommandFirst) {
   REQUIRE_ROOT();
   auto start = std::chrono::steady_clock::now();
   Result r = run(ecli_run({"-d", "0.5", "-c", "sleep 30", test_package("cpu_samples")}), 30s);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
-  EXPECT_NE(r.err.find("ecli: command was killed by signal 15"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(") was killed by signal 15 (Terminated)\n"), std::string::npos) << r.err;
 }
 
 TEST(Profiling, PerfAnnotationChoosesTheFrequencyAndOptionsWin) {

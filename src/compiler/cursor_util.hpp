@@ -47,6 +47,19 @@ inline CXCursor skip_noise(CXCursor c) {
   return c;
 }
 
+// The declaration `x` or `&x` names (through casts and parentheses): the map
+// argument of a helper. Null for anything else.
+inline CXCursor declaration_named(CXCursor arg) {
+  CXCursor c = skip_noise(arg);
+  if (clang_getCursorKind(c) == CXCursor_UnaryOperator &&
+      clang_getCursorUnaryOperatorKind(c) == CXUnaryOperator_AddrOf) {
+    std::vector<CXCursor> inner = expression_children(c);
+    if (inner.empty()) return clang_getNullCursor();
+    c = skip_noise(inner.front());
+  }
+  return clang_getCursorKind(c) == CXCursor_DeclRefExpr ? clang_getCursorReferenced(c) : clang_getNullCursor();
+}
+
 // Declared in the main file, also when a macro of the main file wrote it.
 inline bool in_file(CXCursor cursor, CXFile main_file) {
   CXFile file = nullptr;

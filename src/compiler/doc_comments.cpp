@@ -292,6 +292,12 @@ std::string cursors::field_owner_name(CXCursor field) {
   CXCursor record = clang_getCursorSemanticParent(field);
   for (int guard = 0; guard < 16 && clang_Cursor_isAnonymous(record); guard++)
     record = clang_getCursorSemanticParent(record);
+  // `typedef struct { ... } sample_t;`: clang spells the type "sample_t", as
+  // BTF names it (libclang 19 would give the struct the typedef's name).
+  std::string spelled = to_string(clang_getTypeSpelling(clang_getCanonicalType(clang_getCursorType(record))));
+  if (!spelled.empty() && !spelled.starts_with("struct ") && !spelled.starts_with("union ") &&
+      spelled.find_first_of("( ") == std::string::npos)
+    return spelled;
   return record_name(clang_getCursorType(record));
 }
 

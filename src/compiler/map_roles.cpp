@@ -164,15 +164,8 @@ void RoleAnalysis::add_function(CXCursor function) {
 }
 
 std::string RoleAnalysis::resolve_map(CXCursor arg, const Walk& w) {
-  CXCursor c = skip_noise(arg);
-  if (clang_getCursorKind(c) == CXCursor_UnaryOperator &&
-      clang_getCursorUnaryOperatorKind(c) == CXUnaryOperator_AddrOf) {
-    std::vector<CXCursor> inner = expression_children(c);
-    if (inner.empty()) return {};
-    c = skip_noise(inner.front());
-  }
-  if (clang_getCursorKind(c) != CXCursor_DeclRefExpr) return {};
-  CXCursor decl = clang_getCursorReferenced(c);
+  CXCursor decl = declaration_named(arg);
+  if (clang_Cursor_isNull(decl)) return {};
   if (auto it = w.bindings.find(clang_hashCursor(decl)); it != w.bindings.end())
     return it->second.map_handle ? it->second.name : std::string();
   if (!file_scope(decl)) return {};

@@ -51,15 +51,7 @@ bool has_flag(CXCursor arg, unsigned long long bit, const char* name, int depth 
 
 // The variable `&stackmap` names.
 std::string map_named(CXCursor arg) {
-  CXCursor c = skip_noise(arg);
-  if (clang_getCursorKind(c) == CXCursor_UnaryOperator &&
-      clang_getCursorUnaryOperatorKind(c) == CXUnaryOperator_AddrOf) {
-    std::vector<CXCursor> inner = expression_children(c);
-    if (inner.empty()) return {};
-    c = skip_noise(inner.front());
-  }
-  if (clang_getCursorKind(c) != CXCursor_DeclRefExpr) return {};
-  CXCursor decl = clang_getCursorReferenced(c);
+  CXCursor decl = declaration_named(arg);
   if (clang_getCursorKind(decl) != CXCursor_VarDecl ||
       clang_getCursorKind(clang_getCursorSemanticParent(decl)) != CXCursor_TranslationUnit)
     return {};  // a parameter or local: which map is not known here

@@ -453,12 +453,12 @@ int wakeup(void *ctx) {
 }
 )");
   EXPECT_EQ(docs.stack_fields, package::Json::parse(R"({
+    "sample_t": {
+      "stack": {"kind": "id", "map": "stack_traces", "user": false}
+    },
     "struct key_t": {
       "kern_stack_id": {"kind": "id", "map": "stackmap", "user": false},
       "user_stack_id": {"kind": "id", "map": "stackmap", "user": true}
-    },
-    "struct sample_t": {
-      "stack": {"kind": "id", "map": "stack_traces", "user": false}
     },
     "struct wakeup": {
       "waker_stack": {"kind": "id", "map": "stack_traces", "user": true}

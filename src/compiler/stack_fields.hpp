@@ -25,9 +25,13 @@
 // else when the flags expression, or a local's initializer, spells
 // BPF_F_USER_STACK); "build_id" is written (true) when it has
 // BPF_F_USER_BUILD_ID. Struct names are those of `meta.field_formats`
-// (cursor_util.hpp field_owner_name); the struct may be declared anywhere, the
-// calls count in every function of the main file. What cannot be understood
-// is left out with at most a warning.
+// (cursor_util.hpp field_owner_name: "struct key_t", the typedef's name for
+// `typedef struct {...} name`, the named struct around an anonymous one); the
+// struct may be declared anywhere (a header), the calls count in every
+// function of the main file. Not followed: a stack trace map passed to a
+// helper function as a parameter, positional initializers, stack buffers that
+// are not struct fields (a map value used as an array). What cannot be
+// understood is left out with at most a warning ("file:line: warning: ...").
 //
 // eunomia-bpf's form (`/// @intepreter {"stack_trace": {}}` on a ring buffer
 // whose events carry `kstack`/`ustack` filled by bpf_get_stack with their

@@ -466,7 +466,8 @@ int wakeup(void *ctx) {
 }
 
 TEST_F(StackFields, EunomiaProfileEventCarriesAddressesAndTheirSizes) {
-  SourceDocs docs = extract(R"(
+  // As in eunomia-bpf's example, the event struct comes from a header.
+  std::ofstream(dir / "profile.h") << R"(
 #define MAX_STACK_DEPTH 128
 typedef __u64 stack_trace_t[MAX_STACK_DEPTH];
 struct stacktrace_event {
@@ -474,6 +475,9 @@ struct stacktrace_event {
   int kstack_sz; int ustack_sz;
   stack_trace_t kstack; stack_trace_t ustack;
 };
+)";
+  SourceDocs docs = extract(R"(
+#include "profile.h"
 struct task_event { long n; __u64 frames[32]; __u64 build[32]; };
 /// @intepreter {"stack_trace": {}}
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 256 * 1024); } events SEC(".maps");

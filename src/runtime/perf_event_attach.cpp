@@ -146,20 +146,25 @@ PerfEventPlan plan_perf_event(const package::Prog* info, const PerfEventOptions&
   uint64_t period = 0;
   if (info && info->extra.is_object() && info->extra.contains("perf")) {
     const package::Json& perf = info->extra.at("perf");
-    std::string what = fmt::format("program {}: @perf {}", info->name, perf.dump());
+    std::string what = fmt::format("program {}: @perf {}", info->name,
+                                   perf.is_string() ? perf.get<std::string>() : perf.dump());
     try {
       if (!perf.is_object()) throw Error("not a JSON object such as {\"event\": \"cpu-clock\", \"frequency\": 99}");
       for (const auto& [key, value] : perf.items()) {
-        if (key == "event" && value.is_string()) {
+        if (key == "event") {
+          if (!value.is_string()) throw Error("\"event\" must be a name such as \"cpu-clock\"");
           event = value.get<std::string>();
           find_event(event, "event");
-        } else if (key == "frequency" && value.is_number()) {
+        } else if (key == "frequency") {
+          if (!value.is_number()) throw Error("\"frequency\" must be a number of Hz");
           frequency = value.get<double>();
           check_frequency(frequency, "frequency");
-        } else if (key == "period" && value.is_number_unsigned() && value.get<uint64_t>() > 0) {
+        } else if (key == "period") {
+          if (!value.is_number_unsigned() || value.get<uint64_t>() == 0)
+            throw Error("\"period\" must be a whole number of events above 0");
           period = value.get<uint64_t>();
         } else {
-          throw Error(fmt::format("'{}': {} is not expected (keys: event, frequency, period)", key, value.dump()));
+          throw Error(fmt::format("unknown key \"{}\" (the keys are event, frequency and period)", key));
         }
       }
       if (frequency != 0 && period != 0) throw Error("frequency and period exclude each other");

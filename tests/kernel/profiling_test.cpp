@@ -175,5 +175,34 @@ TEST(Profiling, PerfAnnotationChoosesTheFrequencyAndOptionsWin) {
   EXPECT_NE(o.err.find("attached sample_99 to cpu-clock at 11 Hz on"), std::string::npos) << o.err;
 }
 
+TEST(Profiling, MalformedPerfAnnotationIsOneWarningAndTheDefaultsApply) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  write_text(dir / "bad_perf.bpf.c",
+             "#include <vmlinux.h>\n"
+             "#include <bpf/bpf_helpers.h>\n"
+             "__u64 samples = 0;\n"
+             "/// @perf {\"frequency\": \"fast\"}\n"
+             "SEC(\"perf_event\")\n"
+             "int bad_perf(void *ctx) { __sync_fetch_and_add(&samples, 1); return 0; }\n"
+             "char LICENSE[] SEC(\"license\") = \"GPL\";\n");
+  Result r = run(ecli_run({"-d", "0.2", (dir / "bad_perf.bpf.c").string()}), 60s);
+  EXPECT_EQ(r.code, 0) << r.err;
+  size_t warnings = 0;
+  for (const auto& line : split_lines(r.err)) warnings += line.find("warning") != std::string::npos;
+  EXPECT_EQ(warnings, 1u) << r.err;
+  EXPECT_NE(r.err.find("@perf"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("attached bad_perf to cpu-clock at 49 Hz on"), std::string::npos) << r.err;
+}
+
+TEST(Profiling, HeldCommandIsReapedWhenLoadingFails) {
+  REQUIRE_ROOT();
+  auto start = std::chrono::steady_clock::now();
+  Result r = run(ecli_run({"-c", "sleep 30", test_package("reject")}), 30s);
+  EXPECT_NE(r.code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);  // nothing waited for the command
+  EXPECT_EQ(r.err.find("running"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace ecli::test

@@ -164,6 +164,19 @@ TEST(Profiling, DurationEndsTheCommandFirst) {
   EXPECT_NE(r.err.find(") was killed by signal 15 (Terminated)\n"), std::string::npos) << r.err;
 }
 
+TEST(Profiling, CtrlCEndsTheCommandAndPrintsTheResults) {
+  REQUIRE_ROOT();
+  // Busy, then asleep as the same process (a grandchild would keep ecli's output open).
+  const std::string command = "taskset -c 0 sh -c 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; exec sleep 30'";
+  Process ecli(ecli_run({"--json", "-c", command, test_package("cpu_samples")}));
+  ASSERT_TRUE(ecli.wait_stderr("ecli: running")) << ecli.err();
+  std::this_thread::sleep_for(700ms);
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(10s), 0) << ecli.err();
+  EXPECT_NE(ecli.err().find(") was killed by signal 15 (Terminated)\n"), std::string::npos) << ecli.err();
+  EXPECT_EQ(rows_of(ecli.out(), "counts").size(), 1u) << ecli.out();
+}
+
 TEST(Profiling, PerfAnnotationChoosesTheFrequencyAndOptionsWin) {
   REQUIRE_ROOT();
   std::string package = test_package("cpu_samples_99hz");

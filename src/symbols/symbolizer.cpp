@@ -107,6 +107,64 @@ struct Binary {
   std::vector<Load> loads;
   std::unordered_map<uint64_t, std::vector<Frame>> by_offset;  // file offset -> frames (address unset)
 
+  // Function symbols by address, read once from libdwfl (.symtab, .dynsym,
+  // MiniDebugInfo, the debug file): dwfl_module_addrinfo scans every symbol
+  // of the module on each call, this is a binary search.
+  struct Symbol {
+    uint64_t address, size;  // module addresses
+    const char* name;        // owned by libelf, lives as long as dwfl
+    int rank;                // among symbols at one address, lower wins: global, weak, local; functions first
+  };
+  std::vector<Symbol> symbols;
+  bool symbols_read = false;
+  int dwarf = -1;  // whether it has DWARF (in itself or a debug file): -1 not looked for yet
+
+  bool has_dwarf() {
+    if (dwarf < 0) {
+      Dwarf_Addr bias;
+      dwarf = module && dwfl_module_getdwarf(module, &bias) ? 1 : 0;
+    }
+    return dwarf == 1;
+  }
+
+  const Symbol* symbol_at(uint64_t address) {
+    if (!symbols_read) read_symbols();
+    auto it = std::upper_bound(symbols.begin(), symbols.end(), address,
+                               [](uint64_t a, const Symbol& s) { return a < s.address; });
+    if (it == symbols.begin()) return nullptr;
+    uint64_t start = (it - 1)->address;
+    while (it != symbols.begin() && (it - 1)->address == start) --it;
+    if (it->size == 0 || address - it->address < it->size) return &*it;
+    // past the end of the nearest symbol: maybe inside an enclosing one
+    for (int back = 0; back < 16 && it != symbols.begin(); back++) {
+      --it;
+      if (it->size > 0 && address - it->address < it->size) return &*it;
+    }
+    return nullptr;
+  }
+
+  void read_symbols() {
+    symbols_read = true;
+    if (!module) return;
+    int count = dwfl_module_getsymtab(module);
+    for (int i = 1; i < count; i++) {
+      GElf_Sym sym;
+      GElf_Addr address = 0;
+      GElf_Word shndx = 0;
+      const char* name = dwfl_module_getsym_info(module, i, &sym, &address, &shndx, nullptr, nullptr);
+      if (!name || !*name || shndx == SHN_UNDEF || address == 0) continue;
+      int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+      if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) continue;
+      // "getpid" (weak) rather than "__getpid" (global), "printf" rather than "_IO_printf"
+      int underscores = name[0] != '_' ? 0 : name[1] != '_' ? 1 : 2;
+      int rank = underscores * 8 + (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 2 : 4) + (type == STT_NOTYPE ? 1 : 0);
+      symbols.push_back({address, sym.st_size, name, rank});
+    }
+    std::sort(symbols.begin(), symbols.end(), [](const Symbol& a, const Symbol& b) {
+      return a.address != b.address ? a.address < b.address : a.rank < b.rank;
+    });
+  }
+
   ~Binary() {
     if (dwfl) dwfl_end(dwfl);
   }
@@ -364,19 +422,17 @@ struct Symbolizer::Impl {
     std::vector<Frame>& frames = b.by_offset[file_offset];
     Dwarf_Addr address = 0;
     if (b.module && b.address_of(file_offset, address)) {
-      if (options.lines) add_inlined(b, address, frames);
-      GElf_Off offset = 0;
-      GElf_Sym sym;
-      const char* name = dwfl_module_addrinfo(b.module, address, &offset, &sym, nullptr, nullptr, nullptr);
+      bool lines = options.lines && b.has_dwarf();
+      if (lines) add_inlined(b, address, frames);
       Frame f;
       f.module = b.name;
-      if (name && *name) {
-        f.symbol = demangle(name);
-        f.offset = offset;
+      if (const Binary::Symbol* symbol = b.symbol_at(address)) {
+        f.symbol = demangle(symbol->name);
+        f.offset = address - symbol->address;
       } else {
         f.offset = file_offset;
       }
-      if (options.lines) {
+      if (lines) {
         if (frames.empty()) {
           if (Dwfl_Line* line = dwfl_module_getsrc(b.module, address)) {
             int lineno = 0;

@@ -224,7 +224,8 @@ TEST(Symbolizer, ResolvesFunctionsOfARunningProcess) {
   const auto& libc = s.user(child.pid, child.addresses["getpid"]);
   ASSERT_EQ(libc.size(), 1u);
   EXPECT_EQ(libc[0].module, "libc.so.6");
-  EXPECT_NE(libc[0].symbol.find("getpid"), std::string::npos) << libc[0].symbol;
+  EXPECT_EQ(libc[0].symbol, "getpid");  // preferred to its alias __getpid
+  EXPECT_EQ(libc[0].offset, 0u);
 
   const auto& legacy = s.user(child.pid, child.addresses["rust_legacy"]);
   EXPECT_EQ(legacy[0].symbol, "core::fmt::write");
@@ -365,6 +366,18 @@ TEST(Symbolizer, ByBuildId) {
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].symbol, "burn_cpu");
   EXPECT_EQ(frames[0].offset, 0u);
+  // DEBUG_ROOT/.build-id/xx/rest linking to the executable: named after it
+  {
+    fs::path root = binaries().dir / "debug-with-link";
+    std::string hex = binaries().build_id;
+    fs::create_directories(root / ".build-id" / hex.substr(0, 2));
+    fs::create_symlink(binaries().program, root / ".build-id" / hex.substr(0, 2) / hex.substr(2));
+    Symbolizer linked({.debug_root = root.string()});
+    const auto& f = linked.user_by_build_id(id, offset);
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].symbol, "burn_cpu");
+    EXPECT_EQ(f[0].module, "prog");
+  }
   // unknown anywhere
   const auto& unknown = s.user_by_build_id(std::string("\x01\x02\xab", 3), 0x1234);
   ASSERT_EQ(unknown.size(), 1u);

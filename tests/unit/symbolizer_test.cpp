@@ -202,6 +202,13 @@ struct Child {
 #define REQUIRE_BINARIES() \
   if (!binaries().ok) GTEST_FAIL() << "could not build the test programs in " << binaries().dir
 
+// One frame, with that symbol and module.
+void expect_one(const std::vector<Frame>& frames, const std::string& symbol, const std::string& module) {
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].symbol, symbol);
+  EXPECT_EQ(frames[0].module, module);
+}
+
 }  // namespace
 
 TEST(Symbolizer, ResolvesFunctionsOfARunningProcess) {
@@ -210,9 +217,7 @@ TEST(Symbolizer, ResolvesFunctionsOfARunningProcess) {
   ASSERT_TRUE(child.addresses.count("burn_cpu"));
   Symbolizer s;
   const auto& frames = s.user(child.pid, child.addresses["burn_cpu"]);
-  ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(frames[0].symbol, "burn_cpu");
-  EXPECT_EQ(frames[0].module, "prog");
+  ASSERT_NO_FATAL_FAILURE(expect_one(frames, "burn_cpu", "prog"));
   EXPECT_EQ(frames[0].offset, 0u);
   EXPECT_EQ(frames[0].address, child.addresses["burn_cpu"]);
   EXPECT_FALSE(frames[0].inlined);
@@ -239,9 +244,7 @@ TEST(Symbolizer, DemanglesCxx) {
   ASSERT_TRUE(child.addresses.count("fn"));
   Symbolizer s;
   const auto& frames = s.user(child.pid, child.addresses["fn"]);
-  ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(frames[0].symbol, "ns::fn(int)");
-  EXPECT_EQ(frames[0].module, "prog_cxx");
+  ASSERT_NO_FATAL_FAILURE(expect_one(frames, "ns::fn(int)", "prog_cxx"));
 }
 
 TEST(Symbolizer, InlinedFramesAndLines) {
@@ -278,9 +281,7 @@ TEST(Symbolizer, StrippedBinaryGivesModuleAndFileOffset) {
   Symbolizer s({.lines = true, .debug_root = (binaries().dir / "nothing").string()});
   uint64_t address = child.addresses["burn_cpu"];
   const auto& frames = s.user(child.pid, address);
-  ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(frames[0].symbol, "");
-  EXPECT_EQ(frames[0].module, "prog_stripped");
+  ASSERT_NO_FATAL_FAILURE(expect_one(frames, "", "prog_stripped"));
   EXPECT_EQ(frames[0].offset, child.file_offset(address));
   // its exported libc still has symbols
   EXPECT_EQ(s.user(child.pid, child.addresses["getpid"])[0].module, "libc.so.6");
@@ -300,15 +301,11 @@ TEST(Symbolizer, RememberedProcessResolvesAfterItExits) {
   child.stop();
   other.stop();
   const auto& frames = s.user(pid, child.addresses["burn_cpu"]);
-  ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(frames[0].symbol, "burn_cpu");
-  EXPECT_EQ(frames[0].module, "prog");
+  ASSERT_NO_FATAL_FAILURE(expect_one(frames, "burn_cpu", "prog"));
   EXPECT_EQ(s.user(pid, child.addresses["getpid"])[0].module, "libc.so.6");
 
   const auto& unknown = s.user(gone_unseen, other_address);
-  ASSERT_EQ(unknown.size(), 1u);
-  EXPECT_EQ(unknown[0].symbol, "");
-  EXPECT_EQ(unknown[0].module, "");
+  ASSERT_NO_FATAL_FAILURE(expect_one(unknown, "", ""));
   EXPECT_EQ(unknown[0].address, other_address);
 }
 
@@ -339,9 +336,7 @@ TEST(Symbolizer, MiniDebugInfo) {
   ASSERT_TRUE(child.addresses.count("burn_cpu"));
   Symbolizer s({.debug_root = (binaries().dir / "nothing").string()});
   const auto& frames = s.user(child.pid, child.addresses["burn_cpu"]);
-  ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(frames[0].symbol, "burn_cpu");
-  EXPECT_EQ(frames[0].module, "prog_mini");
+  ASSERT_NO_FATAL_FAILURE(expect_one(frames, "burn_cpu", "prog_mini"));
 }
 
 TEST(Symbolizer, ByBuildId) {
@@ -380,9 +375,7 @@ TEST(Symbolizer, ByBuildId) {
   }
   // unknown anywhere
   const auto& unknown = s.user_by_build_id(std::string("\x01\x02\xab", 3), 0x1234);
-  ASSERT_EQ(unknown.size(), 1u);
-  EXPECT_EQ(unknown[0].module, "[build-id 0102ab]");
-  EXPECT_EQ(unknown[0].symbol, "");
+  ASSERT_NO_FATAL_FAILURE(expect_one(unknown, "", "[build-id 0102ab]"));
   EXPECT_EQ(unknown[0].offset, 0x1234u);
   EXPECT_EQ(s.user_by_build_id("", 5)[0].module, "[build-id ]");
 }

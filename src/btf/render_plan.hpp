@@ -47,6 +47,17 @@ struct FieldPlan {
   ValueFormat format = ValueFormat::None;
   int32_t family_offset = 0;  // Ip: the sibling af/family field, bytes from the enclosing struct
   uint8_t family_size = 0;    // Ip: its size; 0 when there is none
+  // Stacks (issue 10): `stack` indexes the run's stack specs (which stack map,
+  // user or kernel); set by the runtime, -1 for other fields. The sibling
+  // fields saying how many bytes were collected and which process they came
+  // from are found once the plan is final (output::bind_stack_fields), in
+  // bytes from the enclosing struct; -1 when there is none.
+  int16_t stack = -1;
+  bool stack_user = false;  // user addresses (else kernel)
+  int32_t stack_bytes_offset = -1;
+  uint8_t stack_bytes_size = 0;
+  int32_t stack_pid_offset = -1;
+  uint8_t stack_pid_size = 0;
 };
 
 struct RenderPlan {

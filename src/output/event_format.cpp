@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "output/stack_records.hpp"
 #include "output/value_format.hpp"
 #include "util/error.hpp"
 
@@ -301,6 +302,16 @@ void append_field(Buffer& out, const FieldPlan& f, const uint8_t* p, Style style
 
 }  // namespace
 
+// A stack field of a table is printed under its row when stacks are resolved.
+bool EventWriter::under_row(const FieldPlan& f) const { return stacks_ && f.stack >= 0; }
+
+size_t EventWriter::last_table_column(const StreamFormat& s) const {
+  size_t last = 0;
+  for (size_t i = 0; i < s.columns.size(); i++)
+    if (!under_row(s.plan.fields[s.columns[i]])) last = i;
+  return last;
+}
+
 void append_value(Buffer& out, const FieldPlan& f, const uint8_t* base, Style style, size_t avail) {
   // A field that is not wholly inside what can be read is not read at all.
   if (f.offset > avail || f.size > avail - f.offset) {
@@ -372,10 +383,12 @@ void EventWriter::header(Buffer& out) const {
     } else {
       if (several_) fmt::format_to(std::back_inserter(out), "{:<{}} ", "STREAM", stream_width_);
       append(out, "TIME    ");
+      size_t last = last_table_column(s);
       for (size_t i = 0; i < s.columns.size(); i++) {
+        if (under_row(s.plan.fields[s.columns[i]])) continue;
         out.push_back(' ');
         std::string name = upper(s.plan.fields[s.columns[i]].name);
-        if (i + 1 < s.columns.size()) fmt::format_to(std::back_inserter(out), "{:<{}}", name, s.widths[i]);
+        if (i < last) fmt::format_to(std::back_inserter(out), "{:<{}}", name, s.widths[i]);
         else append(out, name);
       }
     }
@@ -408,7 +421,8 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
         out.push_back(',');
         append_json_string(out, f.name);
         out.push_back(':');
-        append_value(out, f, data, Style::Json, size);
+        if (stacks_ && f.stack >= 0) append_stack_json(out, stacks_->stack_of(f, data, size));
+        else append_value(out, f, data, Style::Json, size);
       }
       append(out, "}\n");
       return;
@@ -423,7 +437,8 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
       for (size_t c : s.columns) {
         out.push_back(',');
         cell.clear();
-        append_value(cell, s.plan.fields[c], data, Style::Text, size);
+        if (stacks_ && s.plan.fields[c].stack >= 0) append_stack_cell(cell, stacks_->stack_of(s.plan.fields[c], data, size));
+        else append_value(cell, s.plan.fields[c], data, Style::Text, size);
         append_csv_cell(out, std::string_view(cell.data(), cell.size()));
       }
       out.push_back('\n');
@@ -432,17 +447,34 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
     case Format::Table: {
       if (several_) fmt::format_to(std::back_inserter(out), "{:<{}} ", s.name, stream_width_);
       append(out, time);
+      size_t last = last_table_column(s);
       for (size_t i = 0; i < s.columns.size(); i++) {
+        if (under_row(s.plan.fields[s.columns[i]])) continue;
         out.push_back(' ');
         size_t before = out.size();
         append_value(out, s.plan.fields[s.columns[i]], data, Style::Text, size);
-        if (i + 1 < s.columns.size())
+        if (i < last)
           for (int pad = s.widths[i] - static_cast<int>(out.size() - before); pad > 0; pad--) out.push_back(' ');
       }
       out.push_back('\n');
+      if (stacks_) append_stacks_below(out, s, data, size);
       return;
     }
   }
+}
+
+// Tables print stacks under their row, kernel stacks first (as BCC does), a
+// "--" line between two stacks.
+void EventWriter::append_stacks_below(Buffer& out, const StreamFormat& s, const uint8_t* data, size_t size) const {
+  bool first = true;
+  for (bool user : {false, true})
+    for (size_t c : s.columns) {
+      const FieldPlan& f = s.plan.fields[c];
+      if (f.stack < 0 || f.stack_user != user) continue;
+      if (!first) append(out, "    --\n");
+      first = false;
+      append_stack_lines(out, stacks_->stack_of(f, data, size), 4);
+    }
 }
 
 }  // namespace ecli::output

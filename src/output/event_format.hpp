@@ -43,6 +43,8 @@ struct StreamFormat {
 
 enum class Format { Table, Json, Csv };
 
+class StackSource;  // output/stack_records.hpp
+
 // Chooses the columns (all, or `fields` in that order) and their widths.
 // Throws ecli::Error for a name in `fields` that no stream has.
 void choose_columns(std::vector<StreamFormat>& streams, const std::vector<std::string>& fields);
@@ -59,6 +61,10 @@ class EventWriter {
   // prints a placeholder; the rest of the row is printed as usual.
   void row(Buffer& out, std::string_view time, size_t stream, const uint8_t* data, size_t size) const;
   const std::vector<StreamFormat>& streams() const { return streams_; }
+  // Resolves the stack fields of the rows (issue 10): tables print them under
+  // the row, one frame per line; JSON as arrays of frames; CSV as one cell.
+  // Without a source they print as the numbers they are.
+  void set_stack_source(StackSource* source) { stacks_ = source; }
 
  private:
   Format format_;
@@ -68,6 +74,10 @@ class EventWriter {
   bool json_label_ = false;
   int stream_width_ = 0;
   mutable std::vector<uint8_t> padded_;  // a short event, zero-filled to its type's size
+  StackSource* stacks_ = nullptr;
+  bool under_row(const btf::FieldPlan& f) const;
+  size_t last_table_column(const StreamFormat& s) const;
+  void append_stacks_below(Buffer& out, const StreamFormat& s, const uint8_t* data, size_t size) const;
 };
 
 }  // namespace ecli::output

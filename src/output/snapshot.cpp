@@ -165,6 +165,7 @@ SnapshotWriter::SnapshotWriter(std::string map_name, SampleSpec spec, btf::Rende
     for (FieldPlan f : plan.fields) {
       if (!is_struct(plan)) f.name = scalar_name;
       f.offset += offset;
+      if (f.stack_bytes_offset >= 0) f.stack_bytes_offset += static_cast<int32_t>(offset);
       row.plan.fields.push_back(std::move(f));
     }
   };
@@ -175,6 +176,7 @@ SnapshotWriter::SnapshotWriter(std::string map_name, SampleSpec spec, btf::Rende
     for (auto& f : row.plan.fields) found |= f.name == sort_by_;
     if (!found) throw Error("it has no field \"" + sort_by_ + "\" to sort by");
   }
+  bind_stack_fields(row.plan, {});
   std::vector<StreamFormat> rows{std::move(row)};
   choose_columns(rows, {});
   table_ = std::make_unique<EventWriter>(format, std::move(rows), "map");
@@ -196,7 +198,27 @@ std::vector<uint64_t> SnapshotWriter::counts_of(const uint8_t* value) const {
   return counts;
 }
 
+void SnapshotWriter::set_stacks(StackSource* source, FoldedStacks* folded) {
+  if (!table_) return;
+  stacks_ = source;
+  folded_ = source ? folded : nullptr;
+  table_->set_stack_source(source);
+  const auto& plan = table_->streams()[0].plan;
+  int count = StackFolder::count_field_of(plan, value_offset_);
+  // Stacks are read as profiles are: the heaviest first.
+  if (sort_by_.empty() && count >= 0) sort_by_ = plan.fields[count].name;
+  if (folded_) folder_ = std::make_unique<StackFolder>(plan, count);
+}
+
 void SnapshotWriter::write(Buffer& out, std::string_view time, std::vector<SnapshotEntry>& entries) {
+  if (folder_) {  // --folded, --flamegraph: every entry counts, nothing is printed here
+    for (const auto& e : entries) {
+      std::memcpy(row_.data(), e.key, key_.size);
+      std::memcpy(row_.data() + value_offset_, e.value, value_.size);
+      folder_->add(*folded_, *stacks_, row_.data(), row_.size());
+    }
+    return;
+  }
   if (table_) write_table(out, time, entries);
   else write_histograms(out, time, entries);
 }

@@ -8,6 +8,7 @@
 
 #include "btf/render_plan.hpp"
 #include "output/event_format.hpp"
+#include "output/stack_records.hpp"
 #include "output/value_format.hpp"
 #include "package/sample_spec.hpp"
 
@@ -38,6 +39,10 @@ class SnapshotWriter {
   // Sorts and limits `entries` (tables) and prints them.
   void write(Buffer& out, std::string_view time, std::vector<SnapshotEntry>& entries);
   const package::SampleSpec& spec() const { return spec_; }
+  // Tables whose key or value holds stacks (issue 10): printed under each row
+  // through `source`; with `folded`, added up there instead of printed.
+  void set_stacks(StackSource* source, FoldedStacks* folded);
+  bool has_stacks() const { return table_ && has_stack_fields(table_->streams()[0].plan); }
 
  private:
   void write_histograms(Buffer& out, std::string_view time, const std::vector<SnapshotEntry>& entries) const;
@@ -56,6 +61,9 @@ class SnapshotWriter {
   uint32_t value_offset_ = 0;
   std::vector<uint8_t> row_;
   bool csv_header_done_ = false;
+  StackSource* stacks_ = nullptr;
+  FoldedStacks* folded_ = nullptr;
+  std::unique_ptr<StackFolder> folder_;
 };
 
 }  // namespace ecli::output

@@ -14,6 +14,7 @@
 #include "btf/render_plan.hpp"
 #include "output/value_format.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/stack_resolver.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/run_loop.hpp"
 #include "util/error.hpp"
@@ -145,7 +146,8 @@ void report_unknown_fields(const btf::RenderPlan& plan, const std::vector<btf::F
 }  // namespace
 
 EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options,
-                           output::FieldFormats& field_formats) {
+                           output::FieldFormats& field_formats, StackResolver* stacks, output::FoldedStacks* folded)
+    : stacks_(stacks), folded_(folded) {
   const struct btf* btf = bpf_object__btf(object.get());
   std::vector<output::StreamFormat> formats;
   std::vector<struct bpf_map*> maps;
@@ -164,6 +166,10 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
     } else {
       format.plan = std::move(chosen.plan);
       output::apply_formats(format.plan, stream.map_name, field_formats);
+      if (stacks_) {
+        stacks_->mark(format.plan);
+        output::bind_stack_fields(format.plan, {});
+      }
       report_unknown_fields(format.plan, format.plan.fields, "");
       stream.decodable = true;
     }
@@ -181,6 +187,11 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
   for (size_t i = 0, k = 0; i < formats.size(); i++)
     if (streams_[i].decodable) formats[i] = shown[k++];
   writer_ = std::make_unique<output::EventWriter>(options.format, formats);
+  writer_->set_stack_source(stacks_);
+  for (const auto& f : writer_->streams())
+    folders_.push_back(folded_ && stacks_ && output::has_stack_fields(f.plan)
+                           ? std::make_unique<output::StackFolder>(f.plan, -1)
+                           : nullptr);
 
   for (size_t i = 0; i < maps.size(); i++) {
     refs_.push_back(std::make_unique<StreamRef>(StreamRef{this, i}));
@@ -255,6 +266,10 @@ void EventStreams::on_event(size_t stream, const void* data, size_t size) {
   // still fails is dropped, said once, and the run goes on.
   size_t before = out_.size();
   try {
+    if (folders_[stream]) {
+      folders_[stream]->add(*folded_, *stacks_, static_cast<const uint8_t*>(data), size);
+      return;
+    }
     writer_->row(out_, time_, stream, static_cast<const uint8_t*>(data), size);
   } catch (const std::exception& e) {
     out_.resize(before);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "output/event_format.hpp"
+#include "output/stack_records.hpp"
 #include "output/value_format.hpp"
 #include "package/package.hpp"
 
@@ -32,13 +33,20 @@ struct StreamOptions {
   output::Format format = output::Format::Table;
   std::vector<std::string> fields;  // --fields, empty for all
   std::vector<std::string> formats;  // --format FIELD=KIND (output/value_format.hpp)
+  bool folded = false;               // --folded / --flamegraph: events with stacks are added up, not printed
+  std::string flamegraph;            // --flamegraph FILE.svg
+  bool lines = false;                // --lines: source file:line and inlined frames in stacks
 };
+
+class StackResolver;
 
 class EventStreams {
  public:
   // `formats` (--format, @format) choose how fields read; misfits are added to it.
+  // `stacks` resolves the stack fields of events (null: printed as numbers);
+  // with `folded`, events that carry stacks are added there instead of printed.
   EventStreams(BpfObject& object, const package::Meta& meta, const StreamOptions& options,
-               output::FieldFormats& formats);
+               output::FieldFormats& formats, StackResolver* stacks = nullptr, output::FoldedStacks* folded = nullptr);
   // The table header (CSV: the header row); once the programs are attached for good.
   void print_header();
   ~EventStreams();
@@ -81,6 +89,9 @@ class EventStreams {
   std::vector<Stream> streams_;
   std::vector<std::unique_ptr<StreamRef>> refs_;  // stable addresses for libbpf
   std::unique_ptr<output::EventWriter> writer_;
+  StackResolver* stacks_ = nullptr;
+  output::FoldedStacks* folded_ = nullptr;
+  std::vector<std::unique_ptr<output::StackFolder>> folders_;  // per stream; null for streams printed as rows
   struct ring_buffer* ring_ = nullptr;
   std::vector<int> ring_fds_;
   int ring_epoll_ = -1;

@@ -1,7 +1,11 @@
 #include "runtime/runner.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -16,6 +20,7 @@
 #include "runtime/program_choice.hpp"
 #include "runtime/run_loop.hpp"
 #include "runtime/sampler.hpp"
+#include "runtime/stack_resolver.hpp"
 #include "runtime/target.hpp"
 #include "runtime/trace_pipe.hpp"
 #include "runtime/uprobe_attach.hpp"
@@ -36,6 +41,43 @@ output::FieldFormats field_formats_of(const package::Meta& meta, const std::vect
   return formats;
 }
 
+// --flamegraph FILE: opened before anything is loaded, so that a path that
+// cannot be written fails the run before it starts; written at exit.
+class FlameGraphFile {
+ public:
+  explicit FlameGraphFile(const std::string& path) : path_(path) {
+    if (path.empty()) return;
+    fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(fmt::format("cannot write the flame graph to {}: {}", path, std::strerror(errno)));
+  }
+  ~FlameGraphFile() {
+    if (fd_ >= 0) close(fd_);
+  }
+  FlameGraphFile(const FlameGraphFile&) = delete;
+  FlameGraphFile& operator=(const FlameGraphFile&) = delete;
+
+  void write(const output::FoldedStacks& folded, const std::string& title) {
+    if (fd_ < 0) return;
+    output::FlameGraphOptions options;
+    options.title = title;
+    std::string svg = output::flamegraph_svg(folded, options);
+    bool ok = ftruncate(fd_, 0) == 0;
+    for (size_t done = 0; ok && done < svg.size();) {
+      ssize_t n = ::write(fd_, svg.data() + done, svg.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) done += static_cast<size_t>(n);
+    }
+    if (!ok) throw Error(fmt::format("cannot write the flame graph to {}: {}", path_, std::strerror(errno)));
+    std::cerr << fmt::format("ecli: wrote a flame graph of {} stacks ({} samples) to {}\n", folded.counts().size(),
+                             folded.total(), path_);
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 int run(const RunOptions& options) {
@@ -52,6 +94,7 @@ int run(const RunOptions& options) {
     user_probes.pid = child->pid();
   }
 
+  FlameGraphFile flamegraph(options.output.flamegraph);
   Target target = load_target(options.target, options.verbose);
   ProgramChoice choice(options.strict);
   MapSizing sizing(options.max_entries);
@@ -64,6 +107,9 @@ int run(const RunOptions& options) {
   std::optional<std::vector<GlobalSetting>> settings;
   std::unique_ptr<BpfObject> object;
   output::FieldFormats formats;
+  std::unique_ptr<StackResolver> stacks;
+  output::FoldedStacks folded;
+  bool folding = options.output.folded || !options.output.flamegraph.empty();
   std::unique_ptr<EventStreams> events_owner;
   std::unique_ptr<Sampler> sampler_owner;
   std::unique_ptr<TracePipe> trace;
@@ -97,11 +143,14 @@ int run(const RunOptions& options) {
 
     // Streams and the trace instance exist before anything is attached, so no event is lost.
     formats = field_formats_of(target.package.meta, options.output.formats);
-    events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output, formats);
+    stacks = std::make_unique<StackResolver>(*object, target.package.meta, symbols::SymbolizerOptions{options.output.lines});
+    stacks->set_default_pid(options.user_probes.pid);
+    events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output, formats, stacks.get(),
+                                                  folding ? &folded : nullptr);
     sampler_owner = std::make_unique<Sampler>(
         *object, target.package.meta,
         SampleOptions{options.output.format, options.sort_by, options.top, options.verbose, options.interval_ms,
-                      options.clear, options.per_cpu, &formats});
+                      options.clear, options.per_cpu, &formats, stacks.get(), folding ? &folded : nullptr});
     if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
 
     report.clear();
@@ -159,6 +208,14 @@ int run(const RunOptions& options) {
     events.report_totals();
   }
   if (!sampler.empty()) sampler.snapshot_all();  // the last interval, however short
+  if (options.output.folded) {
+    output::Buffer out;
+    folded.write(out);
+    write_stdout(std::string_view(out.data(), out.size()));
+  }
+  if (folding && folded.empty()) warn("no stacks were collected to fold");
+  flamegraph.write(folded, target.usage_name);
+  for (const auto& line : stacks->lost_report()) std::cerr << "ecli: " << line << "\n";
   // After the run, so that bpftool never competes with the traced work: about 30 ms, once per object and kernel.
   object->cache_core_btf(std::chrono::seconds(1));
   return 0;

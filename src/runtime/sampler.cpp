@@ -15,6 +15,7 @@
 #include "btf/render_plan.hpp"
 #include "package/sample_spec.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/stack_resolver.hpp"
 #include "runtime/messages.hpp"
 #include "runtime/run_loop.hpp"
 #include "util/error.hpp"
@@ -91,7 +92,7 @@ btf::RenderPlan index_plan(const package::Json& extra) {
 }  // namespace
 
 Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptions& options)
-    : verbose_(options.verbose) {
+    : verbose_(options.verbose), stacks_(options.stacks) {
   const struct btf* btf = bpf_object__btf(object.get());
   for (const auto& m : meta.maps) {
     if (m.sample.is_null()) continue;
@@ -112,10 +113,13 @@ Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptio
       s.key_size = bpf_map__key_size(map);
       s.value_size = bpf_map__value_size(map);
       s.max_entries = std::min(bpf_map__max_entries(map), kMaxEntriesRead);
-      s.writer = std::make_unique<output::SnapshotWriter>(
-          m.name, spec, btf::build_render_plan(btf, bpf_map__btf_key_type_id(map)),
-          btf::build_render_plan(btf, bpf_map__btf_value_type_id(map)), options.format, options.sort_by, options.top, options.formats);
+      s.writer = make_writer(m.name, spec, btf::build_render_plan(btf, bpf_map__btf_key_type_id(map)),
+                             btf::build_render_plan(btf, bpf_map__btf_value_type_id(map)), options);
       s.due = Clock::now() + std::chrono::milliseconds(spec.interval_ms);
+      if (options.folded && s.writer->has_stacks()) {  // folded stacks are the whole run's, printed at exit
+        s.exit_only = true;
+        s.due = Clock::time_point::max();
+      }
       maps_.push_back(std::move(s));
     } catch (const Error& e) {
       warn(fmt::format("map '{}' is not sampled: {}", m.name, e.what()));
@@ -185,11 +189,24 @@ void Sampler::add_result_map(BpfObject& object, const package::Map& m, const Sam
     }
   }
   package::SampleSpec spec = result_spec(value, options);
-  s.exit_only = spec.interval_ms <= 0;
+  s.writer = make_writer(m.name, spec, std::move(key), std::move(value), options);
+  // Folded stacks are the whole run's, printed once at exit.
+  s.exit_only = spec.interval_ms <= 0 || (options.folded && s.writer->has_stacks());
   s.due = s.exit_only ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(spec.interval_ms);
-  s.writer = std::make_unique<output::SnapshotWriter>(m.name, spec, std::move(key), std::move(value), options.format,
-                                                      options.sort_by, options.top, options.formats);
   maps_.push_back(std::move(s));
+}
+
+std::unique_ptr<output::SnapshotWriter> Sampler::make_writer(const std::string& name,
+                                                             const package::SampleSpec& spec, btf::RenderPlan key,
+                                                             btf::RenderPlan value, const SampleOptions& options) {
+  if (options.stacks) {
+    options.stacks->mark(key);
+    options.stacks->mark(value);
+  }
+  auto writer = std::make_unique<output::SnapshotWriter>(name, spec, std::move(key), std::move(value), options.format,
+                                                         options.sort_by, options.top, options.formats);
+  if (options.stacks && writer->has_stacks()) writer->set_stacks(options.stacks, options.folded);
+  return writer;
 }
 
 void Sampler::add_global_results(BpfObject& object, const package::Meta& meta, const SampleOptions& options) {
@@ -415,6 +432,7 @@ bool Sampler::snapshot(Sampled& s, bool final) {
     entries.push_back({keys + i * key_stride, value});
   }
   out_.clear();
+  if (stacks_) stacks_->forget_stack_ids();  // stack ids may be reused between prints
   s.writer->write(out_, clock_text(time(nullptr)), entries);
   bool ok = write_stdout(std::string_view(out_.data(), out_.size()));
   if (verbose_) {

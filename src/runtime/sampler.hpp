@@ -19,6 +19,7 @@
 namespace ecli::runtime {
 
 class BpfObject;
+class StackResolver;
 
 struct SampleOptions {
   output::Format format = output::Format::Table;
@@ -29,6 +30,8 @@ struct SampleOptions {
   bool clear = false;       // --clear: empty each result after each interval print
   bool per_cpu = false;     // --per-cpu: a row per CPU for per-CPU maps instead of their sum
   output::FieldFormats* formats = nullptr;  // --format, @format; misfits are added to it
+  StackResolver* stacks = nullptr;          // resolves stack fields of keys and values (issue 10)
+  output::FoldedStacks* folded = nullptr;   // --folded/--flamegraph: maps with stacks are added up here, at exit
 };
 
 class Sampler {
@@ -65,6 +68,9 @@ class Sampler {
     std::vector<uint8_t> keys, values, per_cpu;
   };
   void add_result_map(BpfObject& object, const package::Map& m, const SampleOptions& options);
+  std::unique_ptr<output::SnapshotWriter> make_writer(const std::string& name, const package::SampleSpec& spec,
+                                                      btf::RenderPlan key, btf::RenderPlan value,
+                                                      const SampleOptions& options);
   void add_global_results(BpfObject& object, const package::Meta& meta, const SampleOptions& options);
   bool snapshot(Sampled& s, bool final);
   size_t read_global(Sampled& s, bool clear);
@@ -75,6 +81,7 @@ class Sampler {
 
   std::vector<Sampled> maps_;
   bool verbose_ = false;
+  StackResolver* stacks_ = nullptr;
   output::Buffer out_;
 };
 

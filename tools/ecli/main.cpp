@@ -92,6 +92,11 @@ int main(int argc, char** argv) {
                   "ns, us, ms; FIELD may start with the ring buffer's or map's name (events.saddr)")
       ->type_name("FIELD=KIND")
       ->allow_extra_args(false);
+  run->add_flag("--folded", options.output.folded,
+                "Print stacks folded, one line per unique stack with its count (flamegraph.pl and speedscope input)");
+  run->add_option("--flamegraph", options.output.flamegraph, "Write the stacks as an interactive SVG flame graph")
+      ->type_name("FILE.svg");
+  run->add_flag("--lines", options.output.lines, "Show source file:line and inlined functions in stacks (debug info)");
   std::string fields;  // one argument, split here: a list option would swallow TARGET
   run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
   run->footer(

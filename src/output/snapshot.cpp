@@ -205,8 +205,10 @@ void SnapshotWriter::set_stacks(StackSource* source, FoldedStacks* folded) {
   table_->set_stack_source(source);
   const auto& plan = table_->streams()[0].plan;
   int count = StackFolder::count_field_of(plan, value_offset_);
-  // Stacks are read as profiles are: the heaviest first.
+  // Stacks are read as profiles are: the heaviest first, and a stack whose
+  // count is back to zero (all its allocations freed) is not shown.
   if (sort_by_.empty() && count >= 0) sort_by_ = plan.fields[count].name;
+  count_field_ = count;
   if (folded_) folder_ = std::make_unique<StackFolder>(plan, count);
 }
 
@@ -218,6 +220,12 @@ void SnapshotWriter::write(Buffer& out, std::string_view time, std::vector<Snaps
       folder_->add(*folded_, *stacks_, row_.data(), row_.size());
     }
     return;
+  }
+  if (stacks_ && count_field_ >= 0) {
+    const FieldPlan& count = table_->streams()[0].plan.fields[count_field_];
+    std::erase_if(entries, [&](const SnapshotEntry& e) {
+      return load_unsigned(count, e.value + (count.offset - value_offset_)) == 0;
+    });
   }
   if (table_) write_table(out, time, entries);
   else write_histograms(out, time, entries);

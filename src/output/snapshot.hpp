@@ -64,6 +64,7 @@ class SnapshotWriter {
   StackSource* stacks_ = nullptr;
   FoldedStacks* folded_ = nullptr;
   std::unique_ptr<StackFolder> folder_;
+  int count_field_ = -1;  // stack tables: the row's count, in the value
 };
 
 }  // namespace ecli::output

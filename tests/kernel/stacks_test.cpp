@@ -1,0 +1,238 @@
+// Stacks and profiling (issue 10), against the real kernel: C programs built
+// here with known function names are profiled, watched while they sleep and
+// while they leak, through ecli's -c; the stacks must name those functions in
+// folded output, in tables, in JSON and in the SVG flame graph.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "kernel/fixture.hpp"
+
+namespace ecli::test {
+namespace {
+
+// Built -O0 with frame pointers, so that the kernel can walk the user stack,
+// and each function is a frame of its own.
+const char* kTarget = R"(#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+volatile unsigned long sink;
+
+__attribute__((noinline)) void inner_loop(void) {
+  for (unsigned long i = 0; i < 2000000; i++) sink += i * i;
+}
+
+__attribute__((noinline)) void burn_cpu(double seconds) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    inner_loop();
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+}
+
+__attribute__((noinline)) void syscall_loop(double seconds) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    for (int i = 0; i < 1000; i++) sink += getppid();
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+}
+
+__attribute__((noinline)) void sleepy_wait(void) {
+  for (int i = 0; i < 5; i++) usleep(100000);
+}
+
+__attribute__((noinline)) void leaky_function(void) {
+  for (int i = 0; i < 64; i++) {
+    char* p = malloc(1000 + i);
+    memset(p, 1, 1000);
+    sink += (unsigned long)p;  /* never freed, on purpose */
+  }
+}
+
+__attribute__((noinline)) void tidy_function(void) {
+  for (int i = 0; i < 64; i++) {
+    char* p = malloc(2000 + i);
+    memset(p, 1, 2000);
+    free(p);
+  }
+}
+
+int main(int argc, char** argv) {
+  const char* what = argc > 1 ? argv[1] : "burn";
+  if (!strcmp(what, "burn")) burn_cpu(1.0);
+  else if (!strcmp(what, "syscalls")) syscall_loop(1.0);
+  else if (!strcmp(what, "sleep")) sleepy_wait();
+  else if (!strcmp(what, "leak")) { leaky_function(); tidy_function(); usleep(200000); }
+  return 0;
+}
+)";
+
+// The target, built once per test run (a stripped copy beside it).
+const fs::path& target_binary() {
+  static TempDir dir;
+  static fs::path binary = [] {
+    fs::path source = dir / "stacktarget.c", out = dir / "stacktarget";
+    write_text(source, kTarget);
+    Result r = run({"gcc", "-O0", "-g", "-fno-omit-frame-pointer", "-fno-inline", "-o", out.string(), source.string()});
+    EXPECT_EQ(r.code, 0) << r.err;
+    fs::copy_file(out, dir / "stripped", fs::copy_options::overwrite_existing);
+    EXPECT_EQ(run({"strip", "-s", (dir / "stripped").string()}).code, 0);
+    return out;
+  }();
+  return binary;
+}
+
+std::string command(const std::string& what, const fs::path& binary = target_binary()) {
+  return binary.string() + " " + what;
+}
+
+// ecli run ARGS, which must stop by itself when the command does.
+Result run_to_end(std::vector<std::string> args) {
+  std::vector<std::string> argv = {ecli_bin(), "run"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Result r = run(argv, std::chrono::seconds(60));
+  EXPECT_EQ(r.code, 0) << r.err;
+  return r;
+}
+
+// The count of the folded lines that contain `part` (all of them added up).
+uint64_t folded_count(const std::string& out, const std::string& part) {
+  uint64_t total = 0;
+  for (const auto& line : split_lines(out)) {
+    size_t space = line.rfind(' ');
+    if (space == std::string::npos || line.find(part) == std::string::npos) continue;
+    total += std::strtoull(line.c_str() + space + 1, nullptr, 10);
+  }
+  return total;
+}
+
+TEST(Stacks, ProfileOfACommandFoldsItsFunctionsOuterToInner) {
+  REQUIRE_ROOT();
+  Result r = run_to_end({"-F", "199", "--folded", example_package("profile"), "-c", command("burn")});
+  EXPECT_GT(folded_count(r.out, "burn_cpu;inner_loop"), 10u) << r.out << r.err;
+  // The comm comes first, and main calls burn_cpu.
+  EXPECT_GT(folded_count(r.out, "stacktarget;"), 0u) << r.out;
+  EXPECT_GT(folded_count(r.out, ";main;burn_cpu;inner_loop"), 0u) << r.out;
+  // Only the command was profiled: every line starts with its comm.
+  for (const auto& line : split_lines(r.out))
+    if (!line.empty()) EXPECT_TRUE(line.starts_with("stacktarget;")) << line;
+}
+
+TEST(Stacks, ProfileOfASyscallLoopHasKernelFramesBelowTheUserOnes) {
+  REQUIRE_ROOT();
+  Result r = run_to_end({"-F", "199", "--folded", example_package("profile"), "-c", command("syscalls")});
+  // User frames first (outermost), then the kernel's entry and what it called.
+  EXPECT_GT(folded_count(r.out, "syscall_loop;"), 0u) << r.out;
+  bool kernel_below = false;
+  for (const auto& line : split_lines(r.out))
+    if (line.find("syscall_loop") != std::string::npos && line.find("entry_SYSCALL_64") > line.find("syscall_loop") &&
+        line.find("entry_SYSCALL_64") != std::string::npos)
+      kernel_below = true;
+  EXPECT_TRUE(kernel_below) << r.out;
+}
+
+TEST(Stacks, TablePrintsFramesUnderEachRowAndJsonGivesFrameObjects) {
+  REQUIRE_ROOT();
+  Result table = run_to_end({"-F", "199", example_package("profile"), "-c", command("burn")});
+  EXPECT_NE(table.out.find("    inner_loop+0x"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("[stacktarget]"), std::string::npos) << table.out;
+
+  Result json = run_to_end({"-F", "199", "-j", example_package("profile"), "-c", command("burn")});
+  auto rows = rows_of(json.out, "counts");
+  ASSERT_FALSE(rows.empty()) << json.out;
+  bool found = false;
+  for (const auto& row : rows) {
+    const auto& user = row["user_stack_id"];
+    if (!user.is_array()) continue;
+    for (const auto& frame : user) {
+      EXPECT_TRUE(frame.contains("address")) << frame;
+      if (frame.value("symbol", "") == "inner_loop") {
+        found = true;
+        EXPECT_EQ(frame.value("module", ""), "stacktarget") << frame;
+        EXPECT_TRUE(frame.contains("offset")) << frame;
+      }
+    }
+  }
+  EXPECT_TRUE(found) << json.out;
+}
+
+TEST(Stacks, LinesOptionGivesSourceFileAndLine) {
+  REQUIRE_ROOT();
+  Result r = run_to_end({"-F", "199", "--lines", example_package("profile"), "-c", command("burn")});
+  EXPECT_NE(r.out.find("stacktarget.c:"), std::string::npos) << r.out;
+}
+
+TEST(Stacks, FlameGraphIsXmlAndNamesTheFunctions) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  fs::path svg = dir / "profile.svg";
+  Result r = run_to_end({"-F", "199", "--flamegraph", svg.string(), example_package("profile"), "-c", command("burn")});
+  EXPECT_NE(r.err.find("wrote a flame graph"), std::string::npos) << r.err;
+  Result lint = run({"xmllint", "--noout", svg.string()});
+  EXPECT_EQ(lint.code, 0) << lint.err;
+  std::string text = read_text(svg);
+  EXPECT_NE(text.find("burn_cpu"), std::string::npos);
+  EXPECT_NE(text.find("inner_loop"), std::string::npos);
+}
+
+TEST(Stacks, FlameGraphToAnUnwritablePathFailsBeforeAnythingIsAttached) {
+  REQUIRE_ROOT();
+  Result r = run({ecli_bin(), "run", "--flamegraph", "/nonexistent-dir/x.svg", example_package("profile")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot write the flame graph to /nonexistent-dir/x.svg"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(run({"bpftool", "prog", "show"}).out.find("do_perf_event"), std::string::npos);
+}
+
+TEST(Stacks, StrippedBinaryFramesPrintAsModuleOffsets) {
+  REQUIRE_ROOT();
+  fs::path stripped = target_binary().parent_path() / "stripped";
+  Result r = run_to_end({"-F", "199", "--folded", example_package("profile"), "-c", command("burn", stripped)});
+  EXPECT_GT(folded_count(r.out, "stripped+0x"), 0u) << r.out;
+}
+
+TEST(Stacks, OffCpuTimeIsAttributedToTheFunctionThatSlept) {
+  REQUIRE_ROOT();
+  Result r = run_to_end({"--folded", example_package("offcputime"), "-c", command("sleep")});
+  // Five sleeps of 100 ms, in microseconds.
+  EXPECT_GT(folded_count(r.out, "sleepy_wait;"), 400000u) << r.out << r.err;
+  EXPECT_LT(folded_count(r.out, "sleepy_wait;"), 2000000u) << r.out;
+}
+
+TEST(Stacks, MallocStacksFindTheFunctionThatLeaks) {
+  REQUIRE_ROOT();
+  Result r = run_to_end({"-j", example_package("mallocstacks"), "-c", command("leak")});
+  auto rows = rows_of(r.out, "outstanding");
+  uint64_t leaked = 0;
+  bool tidy = false;
+  for (const auto& row : rows) {
+    std::string frames = row["user_stack_id"].dump();
+    if (frames.find("leaky_function") != std::string::npos) leaked += row["bytes"].get<uint64_t>();
+    tidy |= frames.find("tidy_function") != std::string::npos;
+  }
+  EXPECT_GE(leaked, 64u * 1000) << r.out;
+  EXPECT_FALSE(tidy) << "every allocation of tidy_function was freed\n" << r.out;
+}
+
+TEST(Stacks, AFullStackMapIsCountedAndSaidOnce) {
+  REQUIRE_ROOT();
+  Result r = run_to_end(
+      {"-F", "199", "--max-entries", "stackmap=2", example_package("profile"), "-c", command("syscalls")});
+  EXPECT_NE(r.out.find("[lost: the stack map 'stackmap' is full (-EEXIST)]"), std::string::npos) << r.out;
+  size_t warning = r.err.find("stacks were lost: the stack map 'stackmap' is full");
+  EXPECT_NE(warning, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("stacks were lost", warning + 1), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--max-entries stackmap=N"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ecli::test

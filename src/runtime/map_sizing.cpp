@@ -73,8 +73,10 @@ void MapSizing::apply(struct bpf_object* object, std::vector<std::string>* repor
       if (report) report->push_back(fmt::format("map '{}' ({}): {}", name, map_type_name(map), what));
     };
     if (type == BPF_MAP_TYPE_STACK_TRACE && bpf_map__value_size(map) == 0) {
-      bpf_map__set_value_size(map, kDefaultStackDepth * sizeof(uint64_t));
-      said(fmt::format("value_size {} ({} frames)", kDefaultStackDepth * sizeof(uint64_t), kDefaultStackDepth));
+      // A frame is an address, or with BPF_F_STACK_BUILD_ID a struct bpf_stack_build_id (32 bytes).
+      size_t frame = (bpf_map__map_flags(map) & BPF_F_STACK_BUILD_ID) ? sizeof(struct bpf_stack_build_id) : sizeof(uint64_t);
+      bpf_map__set_value_size(map, kDefaultStackDepth * frame);
+      said(fmt::format("value_size {} ({} frames)", kDefaultStackDepth * frame, kDefaultStackDepth));
     }
     if (bpf_map__max_entries(map) == 0) {
       uint32_t entries = 0;

@@ -234,5 +234,13 @@ TEST(Stacks, AFullStackMapIsCountedAndSaidOnce) {
   EXPECT_NE(r.err.find("--max-entries stackmap=N"), std::string::npos) << r.err;
 }
 
+TEST(Stacks, BuildIdStacksResolveThroughTheBinaryOfTheBuildId) {
+  REQUIRE_ROOT();
+  Result r = run_to_end({"-F", "199", "--folded", test_package("build_id_stacks"), "-c", command("burn")});
+  // The kernel reads the build-id when the page is present; either way some
+  // frames of the target resolve (the rest as offsets or addresses).
+  EXPECT_GT(folded_count(r.out, "inner_loop"), 0u) << r.out << r.err;
+}
+
 }  // namespace
 }  // namespace ecli::test

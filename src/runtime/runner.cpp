@@ -144,7 +144,7 @@ int run(const RunOptions& options) {
     // Streams and the trace instance exist before anything is attached, so no event is lost.
     formats = field_formats_of(target.package.meta, options.output.formats);
     stacks = std::make_unique<StackResolver>(*object, target.package.meta, symbols::SymbolizerOptions{options.output.lines});
-    stacks->set_default_pid(options.user_probes.pid);
+    stacks->set_default_pid(user_probes.pid);
     events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output, formats, stacks.get(),
                                                   folding ? &folded : nullptr);
     sampler_owner = std::make_unique<Sampler>(
@@ -176,6 +176,8 @@ int run(const RunOptions& options) {
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
             << "; press Ctrl-C to stop" << std::endl;
   if (child) {
+    // Its mappings, read after exec and just before it exits, resolve its stacks once it is gone.
+    child->on_mappings = [&](pid_t pid) { stacks->remember_process(pid); };
     child->release();
     for (int fd : child->watch_fds()) loop.watch(fd, [&] { return child->on_ready(); });
   }

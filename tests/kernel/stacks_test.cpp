@@ -117,19 +117,20 @@ uint64_t folded_count(const std::string& out, const std::string& part) {
 
 TEST(Stacks, ProfileOfACommandFoldsItsFunctionsOuterToInner) {
   REQUIRE_ROOT();
-  Result r = run_to_end({"-F", "199", "--folded", example_package("profile"), "-c", command("burn")});
+  Result r = run_to_end({"-F", "199", "--folded", "-c", command("burn"), example_package("profile")});
   EXPECT_GT(folded_count(r.out, "burn_cpu;inner_loop"), 10u) << r.out << r.err;
   // The comm comes first, and main calls burn_cpu.
   EXPECT_GT(folded_count(r.out, "stacktarget;"), 0u) << r.out;
   EXPECT_GT(folded_count(r.out, ";main;burn_cpu;inner_loop"), 0u) << r.out;
   // Only the command was profiled: every line starts with its comm.
-  for (const auto& line : split_lines(r.out))
+  for (const auto& line : split_lines(r.out)) {
     if (!line.empty()) EXPECT_TRUE(line.starts_with("stacktarget;")) << line;
+  }
 }
 
 TEST(Stacks, ProfileOfASyscallLoopHasKernelFramesBelowTheUserOnes) {
   REQUIRE_ROOT();
-  Result r = run_to_end({"-F", "199", "--folded", example_package("profile"), "-c", command("syscalls")});
+  Result r = run_to_end({"-F", "199", "--folded", "-c", command("syscalls"), example_package("profile")});
   // User frames first (outermost), then the kernel's entry and what it called.
   EXPECT_GT(folded_count(r.out, "syscall_loop;"), 0u) << r.out;
   bool kernel_below = false;
@@ -142,11 +143,11 @@ TEST(Stacks, ProfileOfASyscallLoopHasKernelFramesBelowTheUserOnes) {
 
 TEST(Stacks, TablePrintsFramesUnderEachRowAndJsonGivesFrameObjects) {
   REQUIRE_ROOT();
-  Result table = run_to_end({"-F", "199", example_package("profile"), "-c", command("burn")});
+  Result table = run_to_end({"-F", "199", "-c", command("burn"), example_package("profile")});
   EXPECT_NE(table.out.find("    inner_loop+0x"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("[stacktarget]"), std::string::npos) << table.out;
 
-  Result json = run_to_end({"-F", "199", "-j", example_package("profile"), "-c", command("burn")});
+  Result json = run_to_end({"-F", "199", "-j", "-c", command("burn"), example_package("profile")});
   auto rows = rows_of(json.out, "counts");
   ASSERT_FALSE(rows.empty()) << json.out;
   bool found = false;
@@ -167,7 +168,7 @@ TEST(Stacks, TablePrintsFramesUnderEachRowAndJsonGivesFrameObjects) {
 
 TEST(Stacks, LinesOptionGivesSourceFileAndLine) {
   REQUIRE_ROOT();
-  Result r = run_to_end({"-F", "199", "--lines", example_package("profile"), "-c", command("burn")});
+  Result r = run_to_end({"-F", "199", "--lines", "-c", command("burn"), example_package("profile")});
   EXPECT_NE(r.out.find("stacktarget.c:"), std::string::npos) << r.out;
 }
 
@@ -175,7 +176,7 @@ TEST(Stacks, FlameGraphIsXmlAndNamesTheFunctions) {
   REQUIRE_ROOT();
   TempDir dir;
   fs::path svg = dir / "profile.svg";
-  Result r = run_to_end({"-F", "199", "--flamegraph", svg.string(), example_package("profile"), "-c", command("burn")});
+  Result r = run_to_end({"-F", "199", "--flamegraph", svg.string(), "-c", command("burn"), example_package("profile")});
   EXPECT_NE(r.err.find("wrote a flame graph"), std::string::npos) << r.err;
   Result lint = run({"xmllint", "--noout", svg.string()});
   EXPECT_EQ(lint.code, 0) << lint.err;
@@ -196,13 +197,13 @@ TEST(Stacks, FlameGraphToAnUnwritablePathFailsBeforeAnythingIsAttached) {
 TEST(Stacks, StrippedBinaryFramesPrintAsModuleOffsets) {
   REQUIRE_ROOT();
   fs::path stripped = target_binary().parent_path() / "stripped";
-  Result r = run_to_end({"-F", "199", "--folded", example_package("profile"), "-c", command("burn", stripped)});
+  Result r = run_to_end({"-F", "199", "--folded", "-c", command("burn", stripped), example_package("profile")});
   EXPECT_GT(folded_count(r.out, "stripped+0x"), 0u) << r.out;
 }
 
 TEST(Stacks, OffCpuTimeIsAttributedToTheFunctionThatSlept) {
   REQUIRE_ROOT();
-  Result r = run_to_end({"--folded", example_package("offcputime"), "-c", command("sleep")});
+  Result r = run_to_end({"--folded", "-c", command("sleep"), example_package("offcputime")});
   // Five sleeps of 100 ms, in microseconds.
   EXPECT_GT(folded_count(r.out, "sleepy_wait;"), 400000u) << r.out << r.err;
   EXPECT_LT(folded_count(r.out, "sleepy_wait;"), 2000000u) << r.out;
@@ -210,7 +211,7 @@ TEST(Stacks, OffCpuTimeIsAttributedToTheFunctionThatSlept) {
 
 TEST(Stacks, MallocStacksFindTheFunctionThatLeaks) {
   REQUIRE_ROOT();
-  Result r = run_to_end({"-j", example_package("mallocstacks"), "-c", command("leak")});
+  Result r = run_to_end({"-j", "-c", command("leak"), example_package("mallocstacks")});
   auto rows = rows_of(r.out, "outstanding");
   uint64_t leaked = 0;
   bool tidy = false;
@@ -226,7 +227,7 @@ TEST(Stacks, MallocStacksFindTheFunctionThatLeaks) {
 TEST(Stacks, AFullStackMapIsCountedAndSaidOnce) {
   REQUIRE_ROOT();
   Result r = run_to_end(
-      {"-F", "199", "--max-entries", "stackmap=2", example_package("profile"), "-c", command("syscalls")});
+      {"-F", "199", "--max-entries", "stackmap=2", "-c", command("syscalls"), example_package("profile")});
   EXPECT_NE(r.out.find("[lost: the stack map 'stackmap' is full (-EEXIST)]"), std::string::npos) << r.out;
   size_t warning = r.err.find("stacks were lost: the stack map 'stackmap' is full");
   EXPECT_NE(warning, std::string::npos) << r.err;
@@ -236,7 +237,7 @@ TEST(Stacks, AFullStackMapIsCountedAndSaidOnce) {
 
 TEST(Stacks, BuildIdStacksResolveThroughTheBinaryOfTheBuildId) {
   REQUIRE_ROOT();
-  Result r = run_to_end({"-F", "199", "--folded", test_package("build_id_stacks"), "-c", command("burn")});
+  Result r = run_to_end({"-F", "199", "--folded", "-c", command("burn"), test_package("build_id_stacks")});
   // The kernel reads the build-id when the page is present; either way some
   // frames of the target resolve (the rest as offsets or addresses).
   EXPECT_GT(folded_count(r.out, "inner_loop"), 0u) << r.out << r.err;

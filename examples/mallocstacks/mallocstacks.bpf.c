@@ -75,7 +75,6 @@ int BPF_UPROBE(malloc_enter, size_t size)
         return 0;
     info.size = size;
     info.key.pid = id >> 32;
-    info.key.user_stack_id = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
     bpf_get_current_comm(&info.key.comm, sizeof(info.key.comm));
     bpf_map_update_elem(&sizes, &tid, &info, BPF_ANY);
     return 0;
@@ -92,6 +91,9 @@ int BPF_URETPROBE(malloc_exit, void *address)
     info = bpf_map_lookup_elem(&sizes, &tid);
     if (!info)
         return 0;
+    /* The stack is taken on the way out: at malloc's entry the frame-pointer
+     * walk would skip its caller (libc has no frame pointers of its own). */
+    info->key.user_stack_id = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
     if (addr) {
         bpf_map_update_elem(&allocs, &addr, info, BPF_ANY);
         bpf_map_update_elem(&outstanding, &info->key, &zero, BPF_NOEXIST);

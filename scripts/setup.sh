@@ -18,7 +18,7 @@ packages=(
   libgtest-dev libbenchmark-dev           # tests and benchmarks
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
   libxml2-utils                           # tests: xmllint checks the SVG flame graphs
-  libbpf-tools bpftrace hyperfine         # peers compared in bench/, and timing
+  libbpf-tools bpftrace hyperfine time    # peers compared in bench/, and timing
 )
 export DEBIAN_FRONTEND=noninteractive
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }

@@ -12,6 +12,7 @@
 
 #include "output/event_format.hpp"
 #include "runtime/loader.hpp"
+#include "symbols/kallsyms.hpp"
 
 namespace ecli::runtime {
 namespace {
@@ -64,6 +65,10 @@ StackResolver::StackResolver(BpfObject& object, const package::Meta& meta, symbo
     if (bpf_map__type(map) != BPF_MAP_TYPE_STACK_TRACE) continue;
     stack_maps_.emplace_back(bpf_map__name(map), bpf_map__fd(map));
   }
+  // Reading and sorting /proc/kallsyms takes 100-150 ms here: done on a thread
+  // of its own while the tool runs, so that the stacks print without it at exit.
+  if (!stack_maps_.empty() || meta.extra_meta.contains("stack_fields"))
+    kernel_symbols_ = std::thread([] { symbols::Kallsyms::instance(); });
   auto found = meta.extra_meta.find("stack_fields");
   if (found == meta.extra_meta.end() || !found->is_object()) return;
   declared_known_ = true;
@@ -80,6 +85,10 @@ StackResolver::StackResolver(BpfObject& object, const package::Meta& meta, symbo
       declared_[type][field] = spec;
     }
   }
+}
+
+StackResolver::~StackResolver() {
+  if (kernel_symbols_.joinable()) kernel_symbols_.join();
 }
 
 int StackResolver::spec_for(const std::string& type, const btf::FieldPlan& f) const {

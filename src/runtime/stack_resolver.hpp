@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +33,7 @@ class BpfObject;
 class StackResolver : public output::StackSource {
  public:
   StackResolver(BpfObject& object, const package::Meta& meta, symbols::SymbolizerOptions options);
+  ~StackResolver() override;
   // Marks the stack fields of `plan` (a struct of the object's BTF, printed
   // under `map_name`), finding the sibling fields of the byte counts; then
   // the caller places the plan and calls output::bind_stack_fields.
@@ -70,6 +72,7 @@ class StackResolver : public output::StackSource {
   std::unordered_map<uint64_t, std::vector<uint8_t>> ids_;  // (map fd << 32 | id) -> the stack map's value
   std::vector<uint8_t> buffer_;
   std::map<std::string, uint64_t> lost_;  // reason -> count
+  std::thread kernel_symbols_;            // reads /proc/kallsyms while the tool runs
 };
 
 }  // namespace ecli::runtime

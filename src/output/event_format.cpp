@@ -471,9 +471,11 @@ void EventWriter::append_stacks_below(Buffer& out, const StreamFormat& s, const 
     for (size_t c : s.columns) {
       const FieldPlan& f = s.plan.fields[c];
       if (f.stack < 0 || f.stack_user != user) continue;
+      const Stack& stack = stacks_->stack_of(f, data, size);
+      if (stack.frames.empty() && stack.lost.empty()) continue;  // there was none (-EFAULT)
       if (!first) append(out, "    --\n");
       first = false;
-      append_stack_lines(out, stacks_->stack_of(f, data, size), 4);
+      append_stack_lines(out, stack, 4);
     }
 }
 

@@ -88,11 +88,9 @@ void StackFolder::add(FoldedStacks& out, StackSource& source, const uint8_t* rec
   held.reserve(user_.size() + kernel_.size());
   for (size_t i : user_) held.push_back(source.stack_of(plan_.fields[i], record, size));
   for (size_t i : kernel_) held.push_back(source.stack_of(plan_.fields[i], record, size));
-  // A lost stack shows in the graph when something was lost (a full stack
-  // map); -EFAULT only means there was no user stack (a kernel thread).
   std::vector<const Stack*> order;
   for (const auto& s : held)
-    if (!s.frames.empty() || (!s.lost.empty() && s.lost.find("EFAULT") == std::string::npos)) order.push_back(&s);
+    if (!s.frames.empty() || !s.lost.empty()) order.push_back(&s);
   out.add(comm, order, count);
 }
 

@@ -41,12 +41,9 @@ bool named_user(const std::string& name) {
 // Why a stack could not be collected, from the error bpf_get_stackid or bpf_get_stack returned.
 std::string lost_reason(int64_t err, const std::string& map) {
   switch (-err) {
-    case 1:  // not an error bpf_get_stackid returns: the program's own "no stack" (offcputime's kernel threads)
-      return "none recorded (-1)";
     case EEXIST:
-      return fmt::format("the stack map{} is full (-EEXIST)", map.empty() ? "" : " '" + map + "'");
-    case EFAULT:
-      return "no stack could be read (-EFAULT)";
+      // Full, or its bucket for this stack's hash already holds another stack.
+      return fmt::format("no room in the stack map{} (-EEXIST)", map.empty() ? "" : " '" + map + "'");
     case ENOMEM:
       return "out of memory (-ENOMEM)";
     case EINVAL:
@@ -211,10 +208,12 @@ const output::Stack& StackResolver::stack_of(const btf::FieldPlan& f, const uint
     if (raw) pid = static_cast<uint32_t>(raw);
   }
   auto lose = [&](int64_t err) {
+    // -EFAULT: there was no such stack (a kernel stack of a sample taken in
+    // user space, a user stack of a kernel thread), and -1 is the program's
+    // own mark for that: nothing was lost, and nothing is printed.
+    if (err == -EFAULT || err == -1) return;
     current_.lost = lost_reason(err, spec.map);
-    // -EFAULT is a user stack of a kernel thread, or a task without one, and -1
-    // the program's own mark for that: nothing was lost.
-    if (err != -EFAULT && err != -1) lost_[current_.lost]++;
+    lost_[current_.lost]++;
   };
   size_t entry = spec.build_id ? 32 : 8;
   if (spec.id) {

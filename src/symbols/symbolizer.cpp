@@ -69,8 +69,15 @@ void strip_rust_hash(std::string& name) {
   name.resize(at);
 }
 
-std::string demangle(const char* name) {
-  if (name == nullptr) return {};
+std::string demangle(const char* raw) {
+  if (raw == nullptr) return {};
+  // Versioned symbols of .symtab ("clock_nanosleep@@GLIBC_2.17") by their name alone.
+  std::string unversioned;
+  const char* name = raw;
+  if (const char* at = std::strchr(raw, '@'); at && at != raw) {
+    unversioned.assign(raw, at);
+    name = unversioned.c_str();
+  }
   if (name[0] == '_' && (name[1] == 'R' || name[1] == 'Z')) {
     // libiberty recognizes Rust names only (v0, and legacy "_ZN...17h<hash>E"
     // whose escapes like $LT$ it decodes and whose hash it drops).

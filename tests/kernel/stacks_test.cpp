@@ -236,8 +236,8 @@ TEST(Stacks, AFullStackMapIsCountedAndSaidOnce) {
   REQUIRE_ROOT();
   Result r = run_to_end(
       {"-F", "199", "--max-entries", "stackmap=2", "-c", command("syscalls"), example_package("profile")});
-  EXPECT_NE(r.out.find("[lost: the stack map 'stackmap' is full (-EEXIST)]"), std::string::npos) << r.out;
-  size_t warning = r.err.find("stacks were lost: the stack map 'stackmap' is full");
+  EXPECT_NE(r.out.find("[lost: no room in the stack map 'stackmap' (-EEXIST)]"), std::string::npos) << r.out;
+  size_t warning = r.err.find("stacks were lost: no room in the stack map 'stackmap'");
   EXPECT_NE(warning, std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("stacks were lost", warning + 1), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--max-entries stackmap=N"), std::string::npos) << r.err;

@@ -78,6 +78,7 @@ void StackFolder::add(FoldedStacks& out, StackSource& source, const uint8_t* rec
   uint64_t count = 1;
   if (count_field_ >= 0) {
     const FieldPlan& f = plan_.fields[count_field_];
+    if (f.name != "value" && f.name != "count" && f.name != "counts") out.set_unit(f.name);
     if (f.offset + f.size > size) return;
     count = load_unsigned(f, record + f.offset);
     if (count == 0) return;

@@ -53,11 +53,16 @@ class FoldedStacks {
   void write(Buffer& out) const;
   const std::map<std::string, uint64_t>& counts() const { return counts_; }
   uint64_t total() const { return total_; }
+  // What the counts are: "samples" (one per event or sample), or the name of
+  // the map value's field they were read from ("bytes", "delta").
+  const std::string& unit() const { return unit_; }
+  void set_unit(std::string unit) { unit_ = std::move(unit); }
   bool empty() const { return counts_.empty(); }
 
  private:
   std::map<std::string, uint64_t> counts_;
   uint64_t total_ = 0;
+  std::string unit_ = "samples";
 };
 
 struct FlameGraphOptions {

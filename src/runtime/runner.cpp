@@ -60,6 +60,7 @@ class FlameGraphFile {
     if (fd_ < 0) return;
     output::FlameGraphOptions options;
     options.title = title;
+    options.count_name = folded.unit();
     std::string svg = output::flamegraph_svg(folded, options);
     bool ok = ftruncate(fd_, 0) == 0;
     for (size_t done = 0; ok && done < svg.size();) {
@@ -69,8 +70,8 @@ class FlameGraphFile {
       if (ok) done += static_cast<size_t>(n);
     }
     if (!ok) throw Error(fmt::format("cannot write the flame graph to {}: {}", path_, std::strerror(errno)));
-    std::cerr << fmt::format("ecli: wrote a flame graph of {} stacks ({} samples) to {}\n", folded.counts().size(),
-                             folded.total(), path_);
+    std::cerr << fmt::format("ecli: wrote a flame graph of {} stacks ({} {}) to {}\n", folded.counts().size(),
+                             folded.total(), folded.unit(), path_);
   }
 
  private:

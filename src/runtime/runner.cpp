@@ -146,6 +146,8 @@ int run(const RunOptions& options) {
     formats = field_formats_of(target.package.meta, options.output.formats);
     stacks = std::make_unique<StackResolver>(*object, target.package.meta, symbols::SymbolizerOptions{options.output.lines});
     stacks->set_default_pid(user_probes.pid);
+    // -p: its mappings now, so that its stacks still resolve if it exits before the print.
+    if (!child && user_probes.pid > 0) stacks->remember_process(user_probes.pid);
     events_owner = std::make_unique<EventStreams>(*object, target.package.meta, options.output, formats, stacks.get(),
                                                   folding ? &folded : nullptr);
     sampler_owner = std::make_unique<Sampler>(

@@ -53,8 +53,8 @@ __attribute__((noinline)) void syscall_loop(double seconds) {
   } while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
 }
 
-__attribute__((noinline)) void sleepy_wait(void) {
-  for (int i = 0; i < 5; i++) nap();
+__attribute__((noinline)) void sleepy_wait(int naps) {
+  for (int i = 0; i < naps; i++) nap();
 }
 
 __attribute__((noinline)) void leaky_function(void) {
@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
   const char* what = argc > 1 ? argv[1] : "burn";
   if (!strcmp(what, "burn")) burn_cpu(1.0);
   else if (!strcmp(what, "syscalls")) syscall_loop(1.0);
-  else if (!strcmp(what, "sleep")) sleepy_wait();
+  else if (!strcmp(what, "sleep")) sleepy_wait(5);
+  else if (!strcmp(what, "longsleep")) sleepy_wait(15);
   else if (!strcmp(what, "leak")) { leaky_function(); tidy_function(); usleep(200000); }
   return 0;
 }
@@ -215,6 +216,15 @@ TEST(Stacks, OffCpuTimeIsAttributedToTheFunctionThatSlept) {
   // Five sleeps of 100 ms, in microseconds.
   EXPECT_GT(folded_count(r.out, "sleepy_wait;"), 400000u) << r.out << r.err;
   EXPECT_LT(folded_count(r.out, "sleepy_wait;"), 2000000u) << r.out;
+}
+
+TEST(Stacks, AProcessGivenByPidThatExitsBeforeThePrintStillResolves) {
+  REQUIRE_ROOT();
+  std::string package = example_package("offcputime");
+  Process target({target_binary().string(), "longsleep"});  // 1.5 s of naps, then gone
+  Result r = run_to_end({"--folded", "-d", "3", "-p", std::to_string(target.pid()), package});
+  EXPECT_TRUE(target.wait_exit().has_value());
+  EXPECT_GT(folded_count(r.out, "sleepy_wait;"), 100000u) << r.out << r.err;
 }
 
 TEST(Stacks, MallocStacksFindTheFunctionThatLeaks) {

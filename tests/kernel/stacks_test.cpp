@@ -253,6 +253,43 @@ TEST(Stacks, AFullStackMapIsCountedAndSaidOnce) {
   EXPECT_NE(r.err.find("--max-entries stackmap=N"), std::string::npos) << r.err;
 }
 
+// Whether a JSON stack (an array of frames) names `symbol`.
+bool names(const nlohmann::json& stack, const std::string& symbol) {
+  if (!stack.is_array()) return false;
+  return std::any_of(stack.begin(), stack.end(), [&](const nlohmann::json& f) { return f.value("symbol", "") == symbol; });
+}
+
+TEST(Stacks, EventsCarryingStackArraysPrintTheirFrames) {
+  REQUIRE_ROOT();
+  Result r = run_to_end({"-F", "99", "-j", "-c", command("burn"), test_package("event_stacks")});
+  auto events = json_lines(r.out);
+  ASSERT_FALSE(events.empty()) << r.err;
+  size_t inner = 0;
+  for (const auto& e : events) {
+    EXPECT_TRUE(e["kstack"].is_array()) << e;
+    inner += names(e["ustack"], "inner_loop");
+  }
+  EXPECT_GT(inner, 5u) << r.out;
+  // Folded, each event counts once.
+  Result folded = run_to_end({"-F", "99", "--folded", "-c", command("burn"), test_package("event_stacks")});
+  EXPECT_GT(folded_count(folded.out, "burn_cpu;inner_loop"), 5u) << folded.out << folded.err;
+}
+
+TEST(Stacks, PackagesWithoutStackFieldsAreReadByFieldNames) {
+  REQUIRE_ROOT();
+  // As a package from eunomia's ecc, or one made before ecc wrote stack_fields.
+  TempDir dir;
+  for (const std::string name : {"profile", "event_stacks"}) {
+    auto package = nlohmann::json::parse(read_text(name == "profile" ? example_package(name) : test_package(name)));
+    ASSERT_TRUE(package["meta"].contains("stack_fields"));
+    package["meta"].erase("stack_fields");
+    fs::path path = dir / (name + ".json");
+    write_text(path, package.dump());
+    Result r = run_to_end({"-F", "99", "--folded", "-c", command("burn"), path.string()});
+    EXPECT_GT(folded_count(r.out, "burn_cpu;inner_loop"), 5u) << name << "\n" << r.out << r.err;
+  }
+}
+
 TEST(Stacks, BuildIdStacksResolveThroughTheBinaryOfTheBuildId) {
   REQUIRE_ROOT();
   Result r = run_to_end({"-F", "199", "--folded", "-c", command("burn"), test_package("build_id_stacks")});

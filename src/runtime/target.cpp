@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "btf/object_meta.hpp"
+#include "distribution/minisign.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/hash.hpp"
@@ -69,12 +70,37 @@ package::Package compile_source(const fs::path& source, const std::string& text,
   return package::parse_package(read_file(package_path));
 }
 
+std::vector<std::string>& verify_keys() {
+  static std::vector<std::string> keys;
+  return keys;
+}
+
+// The bytes checked are the bytes then parsed: nothing is read twice.
+void check_signature(const std::string& path, std::string_view data) {
+  namespace dist = distribution;
+  std::vector<dist::PublicKey> given;
+  for (const auto& arg : verify_keys()) given.push_back(dist::read_public_key(arg));
+  std::optional<dist::Policy> policy = dist::read_policy(dist::policy_path());
+  if (!given.empty()) {
+    dist::PublicKey key = dist::verify_file(path, data, given);
+    std::cerr << "ecli: verified signature of " << path << " by key " << dist::key_id_hex(key.id) << "\n";
+  }
+  if (policy && policy->require_signatures) {
+    dist::PublicKey key = dist::verify_file(path, data, policy->trusted_keys);
+    if (given.empty())
+      std::cerr << "ecli: verified signature of " << path << " by trusted key " << dist::key_id_hex(key.id) << "\n";
+  }
+}
+
 }  // namespace
+
+void set_verify_keys(std::vector<std::string> keys) { verify_keys() = std::move(keys); }
 
 Target load_target(const std::string& path, bool verbose) {
   Target target;
   target.usage_name = path;
   std::string text = read_file(path);
+  check_signature(path, text);
   if (text.empty()) throw Error(path + " is empty");
 
   size_t first = text.find_first_not_of(" \t\r\n");

@@ -108,6 +108,34 @@ bool ed25519_verify(const std::array<uint8_t, 64>& sig, std::string_view message
                                      key.key.data()) == 0;
 }
 
+// minisign's checksum of a secret key: BLAKE2b-256 of sig_alg, key id and key.
+std::array<uint8_t, 32> secret_key_checksum(const uint8_t* sig_alg, const uint8_t* id_and_key) {
+  std::array<uint8_t, 32> chk{};
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, chk.size());
+  crypto_generichash_update(&st, sig_alg, 2);
+  crypto_generichash_update(&st, id_and_key, 8 + 64);
+  crypto_generichash_final(&st, chk.data(), chk.size());
+  return chk;
+}
+
+constexpr size_t kSecretHeader = 2 + 2 + 2 + 32 + 8 + 8, kSecretPart = 8 + 64 + 32;
+
+// Encrypts or decrypts the key id, key and checksum: XOR with scrypt's output.
+void xor_with_password(uint8_t* secret, const std::string& password, const uint8_t* salt, uint64_t opslimit,
+                       uint64_t memlimit, const std::string& origin) {
+  uint8_t stream[kSecretPart];
+  if (crypto_pwhash_scryptsalsa208sha256(stream, sizeof stream, password.data(), password.size(), salt, opslimit,
+                                         memlimit) != 0)
+    throw Error(origin + ": cannot derive the key from the password (out of memory?)");
+  for (size_t i = 0; i < kSecretPart; ++i) secret[i] ^= stream[i];
+  sodium_memzero(stream, sizeof stream);
+}
+
+void put_le64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
 std::string file_name_of(const std::string& path) { return fs::path(path).filename().string(); }
 
 }  // namespace
@@ -143,8 +171,8 @@ SecretKey parse_secret_key(std::string_view text, const std::optional<std::strin
   init_sodium();
   std::vector<uint8_t> raw = key_payload(text, origin, true);
   // sig_alg[2] kdf_alg[2] chk_alg[2] salt[32] opslimit[8] memlimit[8] | keynum[8] sk[64] chk[32]
-  constexpr size_t kHeader = 2 + 2 + 2 + 32 + 8 + 8, kSecret = 8 + 64 + 32;
-  if (raw.size() != kHeader + kSecret)
+  constexpr size_t kHeader = kSecretHeader;
+  if (raw.size() != kHeader + kSecretPart)
     throw Error(origin + ": not a minisign secret key (" + std::to_string(raw.size()) + " bytes, not 158)");
   check_algorithm(raw.data(), origin);
   if (raw[4] != 'B' || raw[5] != '2') throw Error(origin + ": unsupported checksum algorithm");
@@ -154,33 +182,66 @@ SecretKey parse_secret_key(std::string_view text, const std::optional<std::strin
   bool zero_checksum = sodium_is_zero(secret + 72, 32);
   if (encrypted) {
     if (!password) throw Error(origin + " is encrypted: give its password with --password-stdin");
-    const uint8_t* salt = raw.data() + 6;
     uint64_t opslimit = le64(raw.data() + 38), memlimit = le64(raw.data() + 46);
     if (memlimit > (uint64_t{1} << 32)) throw Error(origin + ": scrypt memory limit too large");
-    uint8_t stream[kSecret];
-    if (crypto_pwhash_scryptsalsa208sha256(stream, sizeof stream, password->data(), password->size(), salt, opslimit,
-                                           memlimit) != 0)
-      throw Error(origin + ": cannot derive the key from the password (out of memory?)");
-    for (size_t i = 0; i < kSecret; ++i) secret[i] ^= stream[i];
-    sodium_memzero(stream, sizeof stream);
+    xor_with_password(secret, *password, raw.data() + 6, opslimit, memlimit, origin);
     zero_checksum = false;  // a decrypted key must match its checksum
   }
-  if (!zero_checksum) {  // minisign 0.11 -G -W leaves the checksum zero
-    uint8_t chk[32];
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, nullptr, 0, sizeof chk);
-    crypto_generichash_update(&st, raw.data(), 2);
-    crypto_generichash_update(&st, secret, 8 + 64);
-    crypto_generichash_final(&st, chk, sizeof chk);
-    if (sodium_memcmp(chk, secret + 72, 32) != 0)
-      throw Error(encrypted ? origin + ": wrong password (the key's checksum does not match)"
-                            : origin + ": the key's checksum does not match (damaged file)");
-  }
+  // minisign 0.11 -G -W leaves the checksum zero
+  if (!zero_checksum && sodium_memcmp(secret_key_checksum(raw.data(), secret).data(), secret + 72, 32) != 0)
+    throw Error(encrypted ? origin + ": wrong password (the key's checksum does not match)"
+                          : origin + ": the key's checksum does not match (damaged file)");
   SecretKey key;
   std::memcpy(key.id.data(), secret, 8);
   std::memcpy(key.key.data(), secret + 8, 64);
   sodium_memzero(raw.data(), raw.size());
   return key;
+}
+
+std::string encode_secret_key(const SecretKey& key, const std::optional<std::string>& password, uint64_t opslimit,
+                              uint64_t memlimit) {
+  init_sodium();
+  std::array<uint8_t, kSecretHeader + kSecretPart> raw{};
+  raw[0] = 'E';
+  raw[1] = 'd';
+  raw[4] = 'B';
+  raw[5] = '2';
+  uint8_t* secret = raw.data() + kSecretHeader;
+  std::memcpy(secret, key.id.data(), 8);
+  std::memcpy(secret + 8, key.key.data(), 64);
+  std::array<uint8_t, 32> chk = secret_key_checksum(raw.data(), secret);
+  std::memcpy(secret + 72, chk.data(), 32);
+  if (password) {
+    raw[2] = 'S';
+    raw[3] = 'c';
+    randombytes_buf(raw.data() + 6, 32);
+    put_le64(raw.data() + 38, opslimit);
+    put_le64(raw.data() + 46, memlimit);
+    xor_with_password(secret, *password, raw.data() + 6, opslimit, memlimit, "the new key");
+  }
+  std::string text = std::string(kUntrusted) + "minisign encrypted secret key\n" + base64_encode(raw.data(), raw.size()) + "\n";
+  sodium_memzero(raw.data(), raw.size());
+  return text;
+}
+
+std::pair<PublicKey, SecretKey> generate_key_pair() {
+  init_sodium();
+  PublicKey pub;
+  SecretKey sec;
+  crypto_sign_keypair(pub.key.data(), sec.key.data());
+  randombytes_buf(pub.id.data(), pub.id.size());
+  sec.id = pub.id;
+  return {pub, sec};
+}
+
+std::string encode_public_key(const PublicKey& key) {
+  std::array<uint8_t, 42> raw{};
+  raw[0] = 'E';
+  raw[1] = 'd';
+  std::memcpy(raw.data() + 2, key.id.data(), 8);
+  std::memcpy(raw.data() + 10, key.key.data(), 32);
+  return std::string(kUntrusted) + "minisign public key " + key_id_hex(key.id) + "\n" +
+         base64_encode(raw.data(), raw.size()) + "\n";
 }
 
 Signature parse_signature(std::string_view text, const std::string& origin) {

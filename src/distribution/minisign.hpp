@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ecli::distribution {
@@ -47,6 +48,14 @@ PublicKey read_public_key(const std::string& arg);
 // needed) or `minisign -G -W` (unencrypted: no password).
 SecretKey parse_secret_key(std::string_view text, const std::optional<std::string>& password,
                            const std::string& origin);
+
+// The key file text minisign -G writes: encrypted with scrypt (OPSLIMIT,
+// MEMLIMIT) when PASSWORD is given, else unencrypted (minisign -G -W).
+std::string encode_secret_key(const SecretKey& key, const std::optional<std::string>& password,
+                              uint64_t opslimit = 33554432, uint64_t memlimit = 1073741824);
+// A new key pair (ids are random, as minisign's).
+std::pair<PublicKey, SecretKey> generate_key_pair();
+std::string encode_public_key(const PublicKey& key);
 
 Signature parse_signature(std::string_view text, const std::string& origin);
 

@@ -10,11 +10,6 @@ namespace {
 
 constexpr const char* kMinisign = "/usr/bin/minisign";
 
-#define REQUIRE_MINISIGN()                                                                    \
-  do {                                                                                        \
-    if (access(kMinisign, X_OK) != 0) GTEST_SKIP() << "minisign is not installed (scripts/setup.sh)"; \
-  } while (0)
-
 struct KeyPair {
   std::string pub, sec, id, base64;
 };
@@ -59,11 +54,21 @@ void expect_refused(const Result& r, const std::string& text) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
-TEST(Signature, MinisignVerifiesEcliSignatures) {
-  REQUIRE_MINISIGN();
+// A temporary folder with an unencrypted minisign key pair and a copy of the
+// hello example's package.
+class Signature : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access(kMinisign, X_OK) != 0) GTEST_SKIP() << "minisign is not installed (scripts/setup.sh)";
+    keys = make_keys(dir, "k");
+    package = package_in(dir);
+  }
   TempDir dir;
-  KeyPair keys = make_keys(dir, "k");
-  std::string package = package_in(dir);
+  KeyPair keys;
+  std::string package;
+};
+
+TEST_F(Signature, MinisignVerifiesEcliSignatures) {
   Result signed_ = ecli_sign(package, keys);
   ASSERT_EQ(signed_.code, 0) << signed_.err;
   EXPECT_EQ(signed_.err, "ecli: wrote " + package + ".minisig\n");
@@ -75,32 +80,25 @@ TEST(Signature, MinisignVerifiesEcliSignatures) {
   EXPECT_NE(run({kMinisign, "-V", "-m", package, "-p", keys.pub}).code, 0);
 }
 
-TEST(Signature, PasswordProtectedMinisignKey) {
-  REQUIRE_MINISIGN();
-  TempDir dir;
-  KeyPair keys = make_keys(dir, "k", "correct horse");
-  std::string package = package_in(dir);
+TEST_F(Signature, PasswordProtectedMinisignKey) {
+  KeyPair locked = make_keys(dir, "p", "correct horse");
   {
-    Process p({ecli_bin(), "sign", package, "--key", keys.sec, "--password-stdin"}, {.stdin_text = "wrong\n"});
+    Process p({ecli_bin(), "sign", package, "--key", locked.sec, "--password-stdin"}, {.stdin_text = "wrong\n"});
     EXPECT_EQ(p.wait_exit(60s), 1);
-    EXPECT_EQ(p.err(), "ecli: " + keys.sec + ": wrong password (the key's checksum does not match)\n");
+    EXPECT_EQ(p.err(), "ecli: " + locked.sec + ": wrong password (the key's checksum does not match)\n");
   }
   EXPECT_FALSE(fs::exists(package + ".minisig"));
-  Result no_password = ecli_sign(package, keys);
+  Result no_password = ecli_sign(package, locked);
   EXPECT_EQ(no_password.code, 1);
   EXPECT_NE(no_password.err.find("--password-stdin"), std::string::npos) << no_password.err;
-  Process p({ecli_bin(), "sign", package, "--key", keys.sec, "--password-stdin"}, {.stdin_text = "correct horse\n"});
+  Process p({ecli_bin(), "sign", package, "--key", locked.sec, "--password-stdin"}, {.stdin_text = "correct horse\n"});
   ASSERT_EQ(p.wait_exit(60s), 0) << p.err();
-  Result verified = run({kMinisign, "-V", "-m", package, "-p", keys.pub});
+  Result verified = run({kMinisign, "-V", "-m", package, "-p", locked.pub});
   EXPECT_EQ(verified.code, 0) << verified.err << verified.out;
 }
 
-TEST(Signature, RunsWhatMinisignSigned) {
+TEST_F(Signature, RunsWhatMinisignSigned) {
   REQUIRE_ROOT();
-  REQUIRE_MINISIGN();
-  TempDir dir;
-  KeyPair keys = make_keys(dir, "k");
-  std::string package = package_in(dir);
   Result signed_ = minisign_sign(package, keys);
   ASSERT_EQ(signed_.code, 0) << signed_.err << signed_.out;
   for (const std::string& key : {keys.pub, keys.base64}) {
@@ -111,12 +109,8 @@ TEST(Signature, RunsWhatMinisignSigned) {
   }
 }
 
-TEST(Signature, UnsignedPackageIsRefusedBeforeLoading) {
+TEST_F(Signature, UnsignedPackageIsRefusedBeforeLoading) {
   REQUIRE_ROOT();
-  REQUIRE_MINISIGN();
-  TempDir dir;
-  KeyPair keys = make_keys(dir, "k");
-  std::string package = package_in(dir);
   std::vector<std::string> argv = ecli_run({"--verify-key", keys.pub, "-d", "5", package});
   bool traced = access("/usr/bin/strace", X_OK) == 0;
   std::string trace = (dir / "trace").string();
@@ -128,11 +122,9 @@ TEST(Signature, UnsignedPackageIsRefusedBeforeLoading) {
   EXPECT_EQ(run({"bpftool", "prog", "show"}).out.find("handle_tp"), std::string::npos);
 }
 
-TEST(Signature, WrongKeyAndChangedPackageAreRefused) {
-  REQUIRE_MINISIGN();
-  TempDir dir;
-  KeyPair signer = make_keys(dir, "signer"), other = make_keys(dir, "other");
-  std::string package = package_in(dir);
+TEST_F(Signature, WrongKeyAndChangedPackageAreRefused) {
+  const KeyPair& signer = keys;
+  KeyPair other = make_keys(dir, "other");
   ASSERT_EQ(minisign_sign(package, signer).code, 0);
   expect_refused(run(ecli_run({"--verify-key", other.pub, package})),
                  package + " is signed by key " + signer.id + ", not by the key given (" + other.id + ")");
@@ -142,10 +134,7 @@ TEST(Signature, WrongKeyAndChangedPackageAreRefused) {
   expect_refused(run(ecli_run({"--verify-key", signer.pub, package})), package + ".minisig: truncated signature");
 }
 
-TEST(Signature, BpfObjectTargetsAreCheckedToo) {
-  REQUIRE_MINISIGN();
-  TempDir dir;
-  KeyPair keys = make_keys(dir, "k");
+TEST_F(Signature, BpfObjectTargetsAreCheckedToo) {
   std::string object = (fs::path(example_package("hello")).parent_path() / "hello.bpf.o").string();
   if (!fs::exists(object)) GTEST_SKIP() << "ecc wrote no " << object;
   std::string copy = (dir / "hello.bpf.o").string();
@@ -153,14 +142,12 @@ TEST(Signature, BpfObjectTargetsAreCheckedToo) {
   expect_refused(run(ecli_run({"--verify-key", keys.base64, copy})), "no signature: " + copy + ".minisig");
 }
 
-TEST(Signature, HostPolicyRequiresSignatures) {
+TEST_F(Signature, HostPolicyRequiresSignatures) {
   REQUIRE_ROOT();
-  REQUIRE_MINISIGN();
-  TempDir dir;
-  KeyPair trusted = make_keys(dir, "trusted"), other = make_keys(dir, "other");
+  const KeyPair& trusted = keys;
+  KeyPair other = make_keys(dir, "other");
   std::string policy = (dir / "policy.json").string();
   write_text(policy, "{\"require_signatures\": true, \"trusted_keys\": [\"" + trusted.base64 + "\"]}");
-  std::string package = package_in(dir);
   auto with_policy = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = ecli_run(std::move(args));
     argv.insert(argv.begin(), {"/usr/bin/env", "ECLI_POLICY=" + policy});

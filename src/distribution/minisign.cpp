@@ -311,7 +311,8 @@ void verify(std::string_view data, const Signature& signature, const PublicKey& 
     throw Error(name + ": the trusted comment of its signature by key " + key_id_hex(key.id) + " was changed");
 }
 
-PublicKey verify_file(const std::string& path, std::string_view data, const std::vector<PublicKey>& keys) {
+PublicKey verify_file(const std::string& path, std::string_view data, const std::vector<PublicKey>& keys,
+                      const std::string& keys_are) {
   std::string sig_path = path + ".minisig";
   std::error_code ec;
   if (!fs::exists(sig_path, ec)) throw Error("no signature: " + sig_path + " does not exist");
@@ -323,8 +324,7 @@ PublicKey verify_file(const std::string& path, std::string_view data, const std:
     }
   std::string given;
   for (const PublicKey& key : keys) given += (given.empty() ? "" : ", ") + key_id_hex(key.id);
-  throw Error(path + " is signed by key " + key_id_hex(signature.id) + ", not by " +
-              (keys.size() == 1 ? "the key given (" : "a trusted key (") + given + ")");
+  throw Error(path + " is signed by key " + key_id_hex(signature.id) + ", not by " + keys_are + " (" + given + ")");
 }
 
 std::string sign_file(const std::string& path, const std::string& secret_key_path,
@@ -358,7 +358,8 @@ std::optional<Policy> read_policy(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
   nlohmann::json doc = nlohmann::json::parse(read_file(path), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) throw Error("policy " + path + " is not a JSON object");
+  if (doc.is_discarded()) throw Error("policy " + path + " is not valid JSON");
+  if (!doc.is_object()) throw Error("policy " + path + " is not a JSON object");
   Policy policy;
   for (const auto& [name, value] : doc.items()) {
     if (name == "require_signatures") {

@@ -69,8 +69,9 @@ void verify(std::string_view data, const Signature& signature, const PublicKey& 
 
 // Verifies DATA (the bytes of the file at PATH) against PATH.minisig and one of
 // KEYS; returns the key that signed it. Every failure is one line naming the
-// key ids.
-PublicKey verify_file(const std::string& path, std::string_view data, const std::vector<PublicKey>& keys);
+// key ids; KEYS_ARE says whose they are ("the key given", "a trusted key").
+PublicKey verify_file(const std::string& path, std::string_view data, const std::vector<PublicKey>& keys,
+                      const std::string& keys_are = "the key given");
 
 // `ecli sign`: writes PATH.minisig beside PATH; returns its path.
 std::string sign_file(const std::string& path, const std::string& secret_key_path,

@@ -86,7 +86,7 @@ void check_signature(const std::string& path, std::string_view data) {
     std::cerr << "ecli: verified signature of " << path << " by key " << dist::key_id_hex(key.id) << "\n";
   }
   if (policy && policy->require_signatures) {
-    dist::PublicKey key = dist::verify_file(path, data, policy->trusted_keys);
+    dist::PublicKey key = dist::verify_file(path, data, policy->trusted_keys, "a trusted key");
     if (given.empty())
       std::cerr << "ecli: verified signature of " << path << " by trusted key " << dist::key_id_hex(key.id) << "\n";
   }

@@ -163,7 +163,7 @@ TEST_F(Signature, HostPolicyRequiresSignatures) {
   EXPECT_NE(r.err.find("verified signature of " + package + " by trusted key " + trusted.id), std::string::npos)
       << r.err;
   write_text(policy, "{\"require_signatures\": tru");
-  expect_refused(with_policy({"-d", "0.2", package}), "policy " + policy + " is not a JSON object");
+  expect_refused(with_policy({"-d", "0.2", package}), "policy " + policy + " is not valid JSON");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ packages=(
   libdw-dev liblzma-dev libiberty-dev     # symbolizing stacks: libdwfl, MiniDebugInfo, C++/Rust demangling
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libsodium-dev minisign                  # package signatures; tests: the real minisign both ways
+  libcpp-httplib-dev curl prometheus     # --metrics; tests: scrapes, promtool check metrics
   libgtest-dev libbenchmark-dev           # tests and benchmarks
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
   libxml2-utils                           # tests: xmllint checks the SVG flame graphs

@@ -253,6 +253,7 @@ std::vector<int> EventStreams::wakeup_fds() const {
 void EventStreams::on_event(size_t stream, const void* data, size_t size) {
   Stream& s = streams_[stream];
   drained_++;
+  s.events++;
   if (!s.decodable) return;
   const auto& plan = writer_->streams()[stream].plan;
   if (size < plan.size && !s.warned_short) {
@@ -351,6 +352,12 @@ bool EventStreams::flush(bool force) {
 void EventStreams::report_totals() const {
   for (const auto& s : streams_)
     if (s.lost) warn(fmt::format("lost {} events in total from map '{}'", s.lost, s.map_name));
+}
+
+std::vector<output::StreamCounts> EventStreams::counts() const {
+  std::vector<output::StreamCounts> out;
+  for (const auto& s : streams_) out.push_back({s.map_name, s.events, s.lost});
+  return out;
 }
 
 }  // namespace ecli::runtime

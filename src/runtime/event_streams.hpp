@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "output/event_format.hpp"
+#include "output/metrics.hpp"
 #include "output/stack_records.hpp"
 #include "output/value_format.hpp"
 #include "package/package.hpp"
@@ -68,6 +69,8 @@ class EventStreams {
   bool flush(bool force);
   // The stderr summary of lost events, at exit.
   void report_totals() const;
+  // Events seen and lost so far, per stream (--metrics).
+  std::vector<output::StreamCounts> counts() const;
 
   // Called from libbpf's callbacks, whose context is a StreamRef.
   struct StreamRef {
@@ -83,6 +86,7 @@ class EventStreams {
     bool decodable = false;
     bool warned_short = false;
     bool warned_failed = false;
+    uint64_t events = 0;
     uint64_t lost = 0;
     uint64_t lost_reported = 0;
   };

@@ -19,6 +19,7 @@
 #include "runtime/options.hpp"
 #include "runtime/program_choice.hpp"
 #include "runtime/run_loop.hpp"
+#include "runtime/metrics_server.hpp"
 #include "runtime/sampler.hpp"
 #include "runtime/stack_resolver.hpp"
 #include "runtime/target.hpp"
@@ -87,6 +88,10 @@ int run(const RunOptions& options) {
   // cleanly once it starts instead of killing it half attached.
   RunLoop loop;
   check_perf_event_options(options.perf);
+  // --metrics: the port is taken before anything is forked, loaded or attached,
+  // so a port in use fails with nothing done (and after RunLoop blocked the signals).
+  std::unique_ptr<MetricsServer> metrics;
+  if (!options.metrics.empty()) metrics = std::make_unique<MetricsServer>(options.metrics);
   // -c: found and forked before anything loads, held until everything is attached; it is the process traced.
   std::unique_ptr<ChildCommand> child;
   UserProbeOptions user_probes = options.user_probes;
@@ -153,7 +158,8 @@ int run(const RunOptions& options) {
     sampler_owner = std::make_unique<Sampler>(
         *object, target.package.meta,
         SampleOptions{options.output.format, options.sort_by, options.top, options.verbose, options.interval_ms,
-                      options.clear, options.per_cpu, &formats, stacks.get(), folding ? &folded : nullptr});
+                      options.clear, options.per_cpu, &formats, stacks.get(), folding ? &folded : nullptr,
+                      metrics != nullptr});
     if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
 
     report.clear();
@@ -198,6 +204,20 @@ int run(const RunOptions& options) {
     loop.every([&] { return events.next_timeout_ms(); }, [&] { return events.drain(); });
   }
   if (!sampler.empty()) loop.every([&] { return sampler.next_timeout_ms(); }, [&] { return sampler.tick(); });
+  output::Buffer exposition;
+  auto publish_metrics = [&] {
+    exposition.clear();
+    sampler.append_metrics(exposition);
+    output::append_event_counts(exposition, events.counts());
+    metrics->publish(std::string(exposition.data(), exposition.size()));
+  };
+  if (metrics) {
+    publish_metrics();
+    loop.watch(metrics->request_fd(), [&] {
+      publish_metrics();
+      return true;
+    });
+  }
   loop.run(options.duration);
   if (child) {
     child->stop();  // SIGTERM when ecli stopped first
@@ -212,6 +232,7 @@ int run(const RunOptions& options) {
     events.flush(true);
     events.report_totals();
   }
+  if (metrics) publish_metrics();  // scrapes from now on until exit get the final numbers
   if (!sampler.empty()) sampler.snapshot_all();  // the last interval, however short
   if (options.output.folded) {
     output::Buffer out;

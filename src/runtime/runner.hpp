@@ -26,6 +26,7 @@ struct RunOptions {
   int64_t interval_ms = 0;  // -i: print results every so often too (0: only at exit)
   bool clear = false;       // --clear: empty printed results after each interval
   bool per_cpu = false;     // --per-cpu: per-CPU maps by CPU, not summed
+  std::string metrics;      // --metrics [ADDR:]PORT: serve /metrics (empty: no server)
   bool strict = false;      // every program must load and attach (no alternatives, no skipping)
   std::vector<std::string> max_entries;  // "MAP=N" overrides
   // ecli's own option names ("-d", "--json"...), to explain one given after TARGET.

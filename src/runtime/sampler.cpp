@@ -89,6 +89,13 @@ btf::RenderPlan index_plan(const package::Json& extra) {
   return plan;
 }
 
+// The doc comment of a map, ecc's "description".
+std::string description_of(const package::Json& extra) {
+  if (!extra.is_object()) return {};
+  auto it = extra.find("description");
+  return it != extra.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptions& options)
@@ -113,8 +120,10 @@ Sampler::Sampler(BpfObject& object, const package::Meta& meta, const SampleOptio
       s.key_size = bpf_map__key_size(map);
       s.value_size = bpf_map__value_size(map);
       s.max_entries = std::min(bpf_map__max_entries(map), kMaxEntriesRead);
-      s.writer = make_writer(m.name, spec, btf::build_render_plan(btf, bpf_map__btf_key_type_id(map)),
-                             btf::build_render_plan(btf, bpf_map__btf_value_type_id(map)), options);
+      btf::RenderPlan key = btf::build_render_plan(btf, bpf_map__btf_key_type_id(map));
+      btf::RenderPlan value = btf::build_render_plan(btf, bpf_map__btf_value_type_id(map));
+      add_metrics(s, description_of(m.extra), spec, key, value, options);
+      s.writer = make_writer(m.name, spec, std::move(key), std::move(value), options);
       s.due = Clock::now() + std::chrono::milliseconds(spec.interval_ms);
       if (options.folded && s.writer->has_stacks()) {  // folded stacks are the whole run's, printed at exit
         s.exit_only = true;
@@ -189,6 +198,7 @@ void Sampler::add_result_map(BpfObject& object, const package::Map& m, const Sam
     }
   }
   package::SampleSpec spec = result_spec(value, options);
+  add_metrics(s, description_of(m.extra), spec, key, value, options);
   s.writer = make_writer(m.name, spec, std::move(key), std::move(value), options);
   // Folded stacks are the whole run's, printed once at exit.
   s.exit_only = spec.interval_ms <= 0 || (options.folded && s.writer->has_stacks());
@@ -251,6 +261,7 @@ void Sampler::add_global_results(BpfObject& object, const package::Meta& meta, c
         package::SampleSpec spec = result_spec(value, options);
         s.exit_only = spec.interval_ms <= 0;
         s.due = s.exit_only ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(spec.interval_ms);
+        add_metrics(s, var.description, spec, key, value, options);
         s.writer = std::make_unique<output::SnapshotWriter>(var.name, spec, std::move(key), std::move(value),
                                                             options.format, options.sort_by, options.top, options.formats);
         maps_.push_back(std::move(s));
@@ -409,10 +420,23 @@ size_t Sampler::split_per_cpu(Sampled& s, size_t n) {
   return rows;
 }
 
-bool Sampler::snapshot(Sampled& s, bool final) {
-  auto start = Clock::now();
-  double cpu_start = cpu_ms();
-  size_t n = read_entries(s, s.writer->spec().clear_map && !final);
+void Sampler::add_metrics(Sampled& s, const std::string& help, const package::SampleSpec& spec,
+                          const btf::RenderPlan& key, const btf::RenderPlan& value, const SampleOptions& options) {
+  if (options.metrics) s.metrics = std::make_unique<output::MapMetrics>(s.name, help, spec, key, value);
+}
+
+void Sampler::append_metrics(output::Buffer& out) {
+  // Read without emptying: a map that --clear or clear_map empties shows what
+  // came since its last print (its HELP says so, and its values are gauges).
+  for (auto& s : maps_) {
+    if (!s.metrics) continue;
+    size_t n = 0;
+    s.metrics->write(out, read_rows(s, false, n));
+  }
+}
+
+std::vector<output::SnapshotEntry> Sampler::read_rows(Sampled& s, bool clear, size_t& n) {
+  n = read_entries(s, clear);
   size_t rows = n;
   const uint8_t* keys = s.keys.data();
   size_t key_stride = s.key_size;
@@ -423,7 +447,6 @@ bool Sampler::snapshot(Sampled& s, bool final) {
   } else if (s.cpus) {
     sum_per_cpu(s, n);
   }
-  auto read_done = Clock::now();
   std::vector<output::SnapshotEntry> entries;
   entries.reserve(rows);
   for (size_t i = 0; i < rows; i++) {
@@ -431,6 +454,15 @@ bool Sampler::snapshot(Sampled& s, bool final) {
     if (s.skip_zeros && std::all_of(value, value + s.value_size, [](uint8_t b) { return b == 0; })) continue;
     entries.push_back({keys + i * key_stride, value});
   }
+  return entries;
+}
+
+bool Sampler::snapshot(Sampled& s, bool final) {
+  auto start = Clock::now();
+  double cpu_start = cpu_ms();
+  size_t n = 0;
+  std::vector<output::SnapshotEntry> entries = read_rows(s, s.writer->spec().clear_map && !final, n);
+  auto read_done = Clock::now();
   out_.clear();
   if (stacks_) stacks_->forget_stack_ids();  // stack ids may be reused between prints
   s.writer->write(out_, clock_text(time(nullptr)), entries);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "output/metrics.hpp"
 #include "output/snapshot.hpp"
 #include "package/package.hpp"
 
@@ -32,6 +33,7 @@ struct SampleOptions {
   output::FieldFormats* formats = nullptr;  // --format, @format; misfits are added to it
   StackResolver* stacks = nullptr;          // resolves stack fields of keys and values (issue 10)
   output::FoldedStacks* folded = nullptr;   // --folded/--flamegraph: maps with stacks are added up here, at exit
+  bool metrics = false;                     // --metrics: every map is also exported (append_metrics)
 };
 
 class Sampler {
@@ -45,6 +47,8 @@ class Sampler {
   bool tick();
   // One last snapshot of every map.
   bool snapshot_all();
+  // --metrics: every map read now (never emptied by this) as Prometheus text.
+  void append_metrics(output::Buffer& out);
 
  private:
   struct Sampled {
@@ -64,6 +68,7 @@ class Sampler {
     uint32_t element_size = 0;
     bool exit_only = false;
     std::unique_ptr<output::SnapshotWriter> writer;
+    std::unique_ptr<output::MapMetrics> metrics;  // --metrics
     std::chrono::steady_clock::time_point due;
     std::vector<uint8_t> keys, values, per_cpu;
   };
@@ -73,6 +78,10 @@ class Sampler {
                                                       const SampleOptions& options);
   void add_global_results(BpfObject& object, const package::Meta& meta, const SampleOptions& options);
   bool snapshot(Sampled& s, bool final);
+  // Reads the map (emptying it when `clear`); the entries point into `s`.
+  std::vector<output::SnapshotEntry> read_rows(Sampled& s, bool clear, size_t& read);
+  void add_metrics(Sampled& s, const std::string& help, const package::SampleSpec& spec, const btf::RenderPlan& key,
+                   const btf::RenderPlan& value, const SampleOptions& options);
   size_t read_global(Sampled& s, bool clear);
   void sum_per_cpu(Sampled& s, size_t n);
   size_t split_per_cpu(Sampled& s, size_t n);

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   run->add_option("-i,--interval", interval, "Also print the tool's results (maps and globals it fills) every SECONDS")
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
+  run->add_option("--metrics", options.metrics,
+                  "Serve the results, sampled maps and event counts as Prometheus metrics on /metrics")
+      ->type_name("[ADDR:]PORT");
   run->add_flag("--clear", options.clear, "Empty each printed result after each --interval print");
   run->add_flag("--per-cpu", options.per_cpu, "Print per-CPU maps with a row per CPU instead of their sum");
   run->add_flag("--strict", options.strict,

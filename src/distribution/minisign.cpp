@@ -161,9 +161,13 @@ PublicKey parse_public_key(std::string_view text, const std::string& origin) {
 PublicKey read_public_key(const std::string& arg) {
   std::error_code ec;
   if (fs::is_regular_file(arg, ec)) return parse_public_key(read_file(arg), arg);
-  if (arg.find('/') != std::string::npos || arg.ends_with(".pub"))
-    throw Error("public key " + arg + " does not exist");
-  return parse_public_key(arg, "public key " + arg);
+  try {
+    return parse_public_key(arg, "public key " + arg);  // base64 has '/' too: try it first
+  } catch (const Error&) {
+    if (arg.find('/') != std::string::npos || arg.ends_with(".pub"))
+      throw Error("public key " + arg + " does not exist");
+    throw;
+  }
 }
 
 SecretKey parse_secret_key(std::string_view text, const std::optional<std::string>& password,

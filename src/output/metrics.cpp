@@ -181,6 +181,7 @@ void MapMetrics::write(Buffer& out, const std::vector<SnapshotEntry>& entries) c
   for (const auto* f : numbers_) {
     std::string name = scalar_value_ || f->name == map_name_ ? name_ : name_ + "_" + label_name(f->name);
     bool counter = !spec_.clear_map && f->kind == FieldKind::Unsigned;
+    if (counter && !name.ends_with("_total")) name += "_total";  // the convention promtool checks
     std::string help = help_.empty() ? fmt::format("Field {} of map {}{}", f->name, map_name_, what)
                                      : help_ + (scalar_value_ ? "" : " (" + f->name + ")");
     append_family_header(out, name, help, counter ? "counter" : "gauge");

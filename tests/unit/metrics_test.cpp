@@ -149,10 +149,10 @@ TEST(MapMetrics, TableValuesAreFamiliesLabelledByKeyFields) {
   Buffer out;
   metrics.write(out, {{k1, v1}, {k2, v2}});
   EXPECT_EQ(text(out),
-            "# HELP ecli_counts_calls Field calls of map counts\n"
-            "# TYPE ecli_counts_calls counter\n"
-            "ecli_counts_calls{pid=\"7\",comm=\"a\\\"\"} 3\n"
-            "ecli_counts_calls{pid=\"9\",comm=\"b\"} 10\n"
+            "# HELP ecli_counts_calls_total Field calls of map counts\n"
+            "# TYPE ecli_counts_calls_total counter\n"
+            "ecli_counts_calls_total{pid=\"7\",comm=\"a\\\"\"} 3\n"
+            "ecli_counts_calls_total{pid=\"9\",comm=\"b\"} 10\n"
             "# HELP ecli_counts_delta Field delta of map counts\n"
             "# TYPE ecli_counts_delta gauge\n"
             "ecli_counts_delta{pid=\"7\",comm=\"a\\\"\"} -2\n"

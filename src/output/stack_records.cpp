@@ -83,16 +83,16 @@ void StackFolder::add(FoldedStacks& out, StackSource& source, const uint8_t* rec
     count = load_unsigned(f, record + f.offset);
     if (count == 0) return;
   }
-  // Resolved stacks live in the source until its next call: copy the ones
-  // beyond the first, so that a record with a user and a kernel stack keeps both.
-  std::vector<Stack> held;
-  held.reserve(user_.size() + kernel_.size());
-  for (size_t i : user_) held.push_back(source.stack_of(plan_.fields[i], record, size));
-  for (size_t i : kernel_) held.push_back(source.stack_of(plan_.fields[i], record, size));
-  std::vector<const Stack*> order;
-  for (const auto& s : held)
-    if (!s.frames.empty() || !s.lost.empty()) order.push_back(&s);
-  out.add(comm, order, count);
+  // Resolved stacks live in the source until its next call: copy them, so
+  // that a record with a user and a kernel stack keeps both.
+  held_.resize(user_.size() + kernel_.size());
+  size_t n = 0;
+  for (size_t i : user_) held_[n++] = source.stack_of(plan_.fields[i], record, size);
+  for (size_t i : kernel_) held_[n++] = source.stack_of(plan_.fields[i], record, size);
+  order_.clear();
+  for (const auto& s : held_)
+    if (!s.frames.empty() || !s.lost.empty()) order_.push_back(&s);
+  out.add(comm, order_, count);
 }
 
 }  // namespace ecli::output

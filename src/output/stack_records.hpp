@@ -45,6 +45,9 @@ class StackFolder {
   int count_field_;
   int comm_field_ = -1;
   std::vector<size_t> user_, kernel_;  // stack fields, user stacks first
+  // Scratch, kept between records so that folding reuses its storage.
+  mutable std::vector<Stack> held_;
+  mutable std::vector<const Stack*> order_;
 };
 
 }  // namespace ecli::output

@@ -88,7 +88,7 @@ StackResolver::~StackResolver() {
   if (kernel_symbols_.joinable()) kernel_symbols_.join();
 }
 
-int StackResolver::spec_for(const std::string& type, const btf::FieldPlan& f) const {
+int StackResolver::spec_for(const std::string& type, const btf::FieldPlan& f) {
   Spec spec;
   bool found = false;
   if (declared_known_) {
@@ -128,7 +128,7 @@ int StackResolver::spec_for(const std::string& type, const btf::FieldPlan& f) co
   return static_cast<int>(specs_.size() - 1);
 }
 
-void StackResolver::mark(btf::RenderPlan& plan) const {
+void StackResolver::mark(btf::RenderPlan& plan) {
   for (auto& f : plan.fields) {
     int index = spec_for(plan.type_name, f);
     if (index < 0) continue;

@@ -37,7 +37,7 @@ class StackResolver : public output::StackSource {
   // Marks the stack fields of `plan` (a struct of the object's BTF, printed
   // under `map_name`), finding the sibling fields of the byte counts; then
   // the caller places the plan and calls output::bind_stack_fields.
-  void mark(btf::RenderPlan& plan) const;
+  void mark(btf::RenderPlan& plan);
   // The process of user stacks in records without a pid field (-p, -c).
   void set_default_pid(int pid) { default_pid_ = pid; }
   // Reads a process's mappings now, while it still runs (-c before it exits).
@@ -58,7 +58,7 @@ class StackResolver : public output::StackSource {
     uint32_t map_value_size = 0;
     std::string size_field;  // addresses: the field with the byte count
   };
-  int spec_for(const std::string& type, const btf::FieldPlan& f) const;
+  int spec_for(const std::string& type, const btf::FieldPlan& f);
   void resolve_addresses(const Spec& spec, const uint64_t* ips, size_t n, uint32_t pid);
   void resolve_build_ids(const uint8_t* entries, size_t n);
 
@@ -66,7 +66,7 @@ class StackResolver : public output::StackSource {
   std::map<std::string, std::map<std::string, Spec>> declared_;  // meta.stack_fields: type -> field -> spec
   bool declared_known_ = false;  // the package says which fields hold stacks (else: by name)
   std::vector<std::pair<std::string, int>> stack_maps_;  // the object's stack trace maps: name, fd
-  mutable std::vector<Spec> specs_;                      // FieldPlan::stack indexes these
+  std::vector<Spec> specs_;                              // FieldPlan::stack indexes these
   int default_pid_ = 0;
   output::Stack current_;
   std::unordered_map<uint64_t, std::vector<uint8_t>> ids_;  // (map fd << 32 | id) -> the stack map's value

@@ -17,6 +17,8 @@ def main() -> int:
     parser.add_argument("--name", default="ecli-check", help="name of the Pod")
     parser.add_argument("--image", required=True, help="image of the ecli container")
     parser.add_argument("--tool", required=True, help="replaces the placeholder registry reference in args")
+    parser.add_argument("--host-network", action="store_true",
+                        help="the node's network, without port mappings (where podman's bridge networking fails)")
     args = parser.parse_args()
 
     with open(args.daemonset) as f:
@@ -37,6 +39,15 @@ def main() -> int:
         return 1
     ecli["image"] = args.image
     ecli["args"][placeholders[0]] = args.tool
+    if args.host_network:
+        # podman maps containerPorts only on bridge networks; with the host's
+        # network ecli's port is the node's, and probes name it by number.
+        template["spec"]["hostNetwork"] = True
+        numbers = {p["name"]: p["containerPort"] for p in ecli.pop("ports", []) if "name" in p}
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            get = ecli.get(probe, {}).get("httpGet")
+            if get and get.get("port") in numbers:
+                get["port"] = numbers[get["port"]]
 
     pod = {
         "apiVersion": "v1",

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Checks deploy/ without a Kubernetes cluster: builds the image of
+# deploy/Containerfile with podman, runs the pod template of
+# deploy/daemonset.yaml with `podman kube play`, and shows that its mounts,
+# capabilities and command work: ecli in the pod loads opensnoop, sees an
+# open() made on the host, and answers on http://127.0.0.1:9464/metrics.
+# Then `podman kube down`, and nothing of ecli's is left in the kernel.
+#
+#   scripts/deploy-check.sh            # uses build/ (scripts/setup.sh)
+#   BUILD_DIR=build-x scripts/deploy-check.sh
+#   DAEMONSET=my-daemonset.yaml scripts/deploy-check.sh   # an edited manifest
+#
+# Exit 77 (skipped) when podman, runc, catatonit, debootstrap or python3-yaml
+# is missing. The Debian base image is made once with debootstrap (about
+# 3 minutes) and kept as localhost/ecli-deploy-base:bookworm;
+# ECLI_DEPLOY_NEW_BASE=1 makes it again.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=$(realpath -m "${BUILD_DIR:-$repo/build}")
+daemonset=$(realpath -m "${DAEMONSET:-$repo/deploy/daemonset.yaml}")
+base_image=localhost/ecli-deploy-base:bookworm
+image=localhost/ecli-deploy:check
+tool_image=localhost/ecli-deploy:check-opensnoop
+pod=ecli-deploy-check
+port=9464
+
+say() { echo "deploy-check: $*" >&2; }
+fail() { say "FAIL: $*"; exit 1; }
+skip() { say "SKIPPED: $*"; exit 77; }
+now() { date +%s.%N; }
+took() { printf '%.1f s' "$(echo "$(now) - $1" | bc)"; }
+
+[[ $(id -u) == 0 ]] || skip "needs root (BPF and podman's runc)"
+for tool in podman runc catatonit debootstrap python3 curl bpftool capsh bc; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/setup.sh installs it)"
+done
+python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed (scripts/setup.sh installs it)"
+[[ -x $build_dir/ecli && -x $build_dir/ecc ]] || fail "no ecli and ecc in $build_dir: run scripts/setup.sh (or set BUILD_DIR)"
+build_rel=$(realpath -m --relative-to="$repo" "$build_dir")
+[[ $build_rel != ../* ]] || fail "BUILD_DIR $build_dir is outside the repository, the image's build context"
+if ss -Hltn "sport = :$port" | grep -q .; then
+  fail "port $port is in use here; the pod's ecli serves /metrics on it (host network)"
+fi
+
+work=$(mktemp -d /tmp/ecli-deploy-check.XXXXXX)
+# podman here: runc (crun fails on this kernel's hybrid cgroups) and ulimits
+# that fit; kube play takes both only from containers.conf.
+cat >"$work/containers.conf" <<'EOF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+EOF
+export CONTAINERS_CONF=$work/containers.conf
+podman_build=(podman build --runtime runc --network host --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+
+cleanup() {
+  [[ -f $work/pod.yaml ]] && podman kube down "$work/pod.yaml" >/dev/null 2>&1 || true
+  podman rmi -f "$tool_image" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# 1. A Debian 12 base image, since nothing can be pulled here.
+if [[ ${ECLI_DEPLOY_NEW_BASE:-0} == 1 ]] || ! podman image exists "$base_image"; then
+  start=$(now)
+  debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
+    { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap of bookworm failed"; }
+  tar -C "$work/rootfs" -c . | podman import - "$base_image" >/dev/null
+  rm -rf "$work/rootfs"
+  say "base image $base_image made with debootstrap in $(took "$start")"
+fi
+
+# 2. The image, as the README builds it, from the repository's build.
+start=$(now)
+"${podman_build[@]}" -f "$repo/deploy/Containerfile" --build-arg BASE="$base_image" \
+  --build-arg BUILD_DIR="$build_rel" -t "$image" "$repo" >"$work/build.log" 2>&1 ||
+  { tail -30 "$work/build.log" >&2; fail "podman build of deploy/Containerfile failed"; }
+say "image $image built in $(took "$start") ($(podman image inspect -f '{{.Size}}' "$image" | numfmt --to=si)B)"
+
+# 3. The tool: opensnoop, compiled here and baked into a layer on top, as a
+#    stand-in for the registry reference of the manifest.
+ECLI_CACHE_DIR=${ECLI_CACHE_DIR:-$work/cache} "$build_dir/ecc" -q -o "$work/tool" "$repo/examples/opensnoop/opensnoop.bpf.c" ||
+  fail "ecc could not compile examples/opensnoop"
+printf 'FROM %s\nCOPY package.json /usr/share/ecli/opensnoop.json\n' "$image" >"$work/tool/Containerfile"
+"${podman_build[@]}" -t "$tool_image" "$work/tool" >>"$work/build.log" 2>&1 || fail "podman build of the tool layer failed"
+
+# 4. The DaemonSet's pod template as a Pod (podman 4.3 plays no DaemonSets),
+#    on the host's network (podman's bridge networking fails here).
+python3 "$repo/deploy/pod-from-daemonset.py" "$daemonset" --name "$pod" \
+  --image "$tool_image" --tool /usr/share/ecli/opensnoop.json --host-network >"$work/pod.yaml"
+start=$(now)
+podman kube play "$work/pod.yaml" >"$work/play.log" 2>&1 || { cat "$work/play.log" >&2; fail "podman kube play failed"; }
+container=$pod-ecli
+logs() { podman logs "$container" 2>&1 | grep -v 'level=error msg=.*healthcheck' || true; }
+
+# Ready when /metrics answers (ecli takes the port before loading, and
+# answers from its main loop once everything is attached).
+metrics=""
+for _ in $(seq 100); do
+  metrics=$(curl -sf "http://127.0.0.1:$port/metrics") && grep -q '^ecli_events_total' <<<"$metrics" && break
+  metrics=""
+  [[ $(podman inspect -f '{{.State.Running}}' "$container" 2>/dev/null) == true ]] || break
+  sleep 0.2
+done
+[[ -n $metrics ]] || { logs >&2; fail "ecli in the pod did not serve /metrics on port $port"; }
+say "pod running and /metrics answering $(took "$start") after kube play"
+
+pid=$(podman inspect -f '{{.State.Pid}}' "$container")
+[[ $(tr '\0' ' ' </proc/"$pid"/cmdline) == "/usr/local/bin/ecli run --metrics :$port /usr/share/ecli/opensnoop.json " ]] ||
+  fail "the pod runs '$(tr '\0' ' ' </proc/"$pid"/cmdline)', not the manifest's command"
+
+# Capabilities: exactly the manifest's, no new privileges, read-only root.
+caps=$(capsh --decode="$(awk '/^CapEff/ {print $2}' /proc/"$pid"/status)" | cut -d= -f2 | tr , '\n' | sort | paste -sd,)
+wanted=$(python3 -c 'import sys, yaml
+pod = yaml.safe_load(open(sys.argv[1]))
+ecli = next(c for c in pod["spec"]["containers"] if c["name"] == "ecli")
+print(",".join(sorted("cap_" + c.lower() for c in ecli["securityContext"]["capabilities"]["add"])))' "$work/pod.yaml")
+[[ $caps == "$wanted" ]] || fail "ecli runs with capabilities '$caps', the manifest adds '$wanted'"
+grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$pid"/status || fail "no_new_privs is not set (allowPrivilegeEscalation: false)"
+if podman exec "$container" touch /deploy-check 2>/dev/null; then fail "the root file system is writable"; fi
+podman exec "$container" touch /var/cache/ecli/probe /tmp/probe || fail "the cache and /tmp volumes are not writable"
+say "ecli (pid $pid) runs with $caps, no_new_privs, a read-only root"
+
+# Events: an open() on the host, of a name nobody else opens, shows up.
+marker=$work/opened-by-deploy-check-$$
+for _ in $(seq 50); do
+  cat "$marker" 2>/dev/null || true
+  logs | grep -q "$marker" && break
+  sleep 0.1
+done
+logs | grep -q "$marker" || { logs | tail -20 >&2; fail "opensnoop in the pod did not report the open() of $marker"; }
+metrics=$(curl -sf "http://127.0.0.1:$port/metrics") || fail "/metrics stopped answering"
+events=$(awk '/^ecli_events_total\{stream="events"\}/ {print $2}' <<<"$metrics")
+[[ ${events:-0} -gt 0 ]] || { echo "$metrics" >&2; fail "ecli_events_total{stream=\"events\"} is not positive"; }
+say "opensnoop in the pod saw the host's open(); ecli_events_total{stream=\"events\"} $events"
+grep -E '^ecli_events' <<<"$metrics"
+rss=$(awk '/^VmRSS/ {print $2 " " $3}' /proc/"$pid"/status)
+
+# What ecli holds in the kernel, from its file descriptors.
+prog_ids=$(grep -h '^prog_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
+link_ids=$(grep -h '^link_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
+[[ -n $prog_ids ]] || fail "ecli holds no BPF programs"
+say "ecli holds programs $(echo $prog_ids) and links $(echo $link_ids); resident $rss"
+
+# 5. Down, and nothing left: the process, its programs, links, tracefs instance.
+start=$(now)
+podman kube down "$work/pod.yaml" >/dev/null 2>&1 || fail "podman kube down failed"
+rm -f "$work/pod.yaml"
+say "kube down in $(took "$start")"
+[[ ! -e /proc/$pid ]] || fail "ecli (pid $pid) is still running"
+for id in $prog_ids; do
+  if bpftool prog show id "$id" >/dev/null 2>&1; then fail "program $id is still loaded"; fi
+done
+for id in $link_ids; do
+  if bpftool link show id "$id" >/dev/null 2>&1; then fail "link $id is still attached"; fi
+done
+[[ ! -e /sys/kernel/tracing/instances/ecli-$pid ]] || fail "tracefs instance ecli-$pid is left"
+say "OK: nothing of ecli's is left in the kernel"

@@ -28,10 +28,10 @@ say() { echo "deploy-check: $*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 skip() { say "SKIPPED: $*"; exit 77; }
 now() { date +%s.%N; }
-took() { printf '%.1f s' "$(echo "$(now) - $1" | bc)"; }
+took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 [[ $(id -u) == 0 ]] || skip "needs root (BPF and podman's runc)"
-for tool in podman runc catatonit debootstrap python3 curl bpftool capsh bc; do
+for tool in podman runc catatonit debootstrap python3 curl bpftool capsh; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/setup.sh installs it)"
 done
 python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed (scripts/setup.sh installs it)"

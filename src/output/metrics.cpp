@@ -1,7 +1,9 @@
 #include "output/metrics.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -197,6 +199,93 @@ void append_event_counts(Buffer& out, const std::vector<StreamCounts>& streams) 
   append_family_header(out, "ecli_events_lost_total", "Events lost because a perf buffer was full", "counter");
   for (const auto& s : streams)
     append_sample(out, "ecli_events_lost_total", {{"stream", s.stream}}, fmt::format("{}", s.lost));
+}
+
+namespace {
+
+// The q value of the first media range in ACCEPT that starts with TYPE
+// ("application/openmetrics-text"), or -1 when none does.
+double accept_quality(std::string_view accept, std::string_view type) {
+  while (!accept.empty()) {
+    size_t comma = accept.find(',');
+    std::string_view range = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    size_t start = range.find_first_not_of(" \t");
+    if (start == std::string_view::npos || range.substr(start).substr(0, type.size()) != type) continue;
+    double q = 1;
+    if (size_t at = range.find("q="); at != std::string_view::npos) {
+      std::string value(range.substr(at + 2));
+      char* end = nullptr;
+      q = std::strtod(value.c_str(), &end);
+      if (end == value.c_str()) q = 1;
+    }
+    return q;
+  }
+  return -1;
+}
+
+std::string_view first_word(std::string_view line) { return line.substr(0, line.find(' ')); }
+
+}  // namespace
+
+bool prefers_openmetrics(std::string_view accept) {
+  double openmetrics = accept_quality(accept, "application/openmetrics-text");
+  if (openmetrics <= 0) return false;
+  return openmetrics >= std::max(accept_quality(accept, "text/plain"), 0.0);
+}
+
+std::string to_openmetrics(std::string_view text) {
+  // First pass: which families are counters, and which histograms have a sum.
+  std::vector<std::string_view> lines;
+  std::set<std::string_view, std::less<>> counters, histograms, with_sum;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    lines.push_back(line);
+    at = end + 1;
+    if (line.starts_with("# TYPE ")) {
+      std::string_view rest = line.substr(7);
+      std::string_view name = first_word(rest);
+      std::string_view type = rest.substr(std::min(rest.size(), name.size() + 1));
+      if (type == "counter") counters.insert(name);
+      if (type == "histogram") histograms.insert(name);
+    } else if (!line.empty() && line[0] != '#') {
+      std::string_view name = line.substr(0, line.find_first_of("{ "));
+      if (name.ends_with("_sum")) with_sum.insert(name.substr(0, name.size() - 4));
+    }
+  }
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (std::string_view line : lines) {
+    if (line.empty()) continue;
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
+      std::string_view name = first_word(line.substr(7));
+      std::string_view rest = line.substr(std::min(line.size(), 7 + name.size()));
+      out.append(line.substr(0, 7));
+      out.append(counters.contains(name) && name.ends_with("_total") ? name.substr(0, name.size() - 6) : name);
+      if (line[2] == 'H') {
+        for (char c : rest) {
+          if (c == '"') out.push_back('\\');
+          out.push_back(c);
+        }
+      } else {
+        out.append(rest);
+      }
+    } else if (line[0] == '#') {
+      out.append(line);
+    } else {
+      std::string_view name = line.substr(0, line.find_first_of("{ "));
+      if (name.ends_with("_count")) {
+        std::string_view family = name.substr(0, name.size() - 6);
+        if (histograms.contains(family) && !with_sum.contains(family)) continue;
+      }
+      out.append(line);
+    }
+    out.push_back('\n');
+  }
+  out.append("# EOF\n");
+  return out;
 }
 
 }  // namespace ecli::output

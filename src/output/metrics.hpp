@@ -71,4 +71,18 @@ struct StreamCounts {
 };
 void append_event_counts(Buffer& out, const std::vector<StreamCounts>& streams);
 
+// Content negotiation of a scrape: true when ACCEPT (an HTTP Accept header)
+// prefers OpenMetrics text over the 0.0.4 format, as Prometheus's own scrapes
+// do (openmetrics q=1, text/plain q=0.5).
+bool prefers_openmetrics(std::string_view accept);
+inline constexpr std::string_view kTextContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kOpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+// The same families in OpenMetrics 1.0 text, from text written by the
+// functions above: counter families are named without their `_total` (the
+// samples keep it), `"` is escaped in HELP, a histogram without `_sum` loses
+// its `_count` (OpenMetrics allows `_count` only beside `_sum`; the +Inf
+// bucket holds the same number), and `# EOF` ends it.
+std::string to_openmetrics(std::string_view text);
+
 }  // namespace ecli::output

@@ -10,6 +10,7 @@
 #include <httplib.h>
 #include <fmt/format.h>
 
+#include "output/metrics.hpp"
 #include "util/error.hpp"
 
 namespace ecli::runtime {
@@ -34,8 +35,12 @@ MetricsServer::MetricsServer(const std::string& address) {
   auto [host, port] = parse_metrics_address(address);
   server_ = std::make_unique<httplib::Server>();
   server_->set_tcp_nodelay(true);
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(answer(), "text/plain; version=0.0.4; charset=utf-8");
+  // Prometheus asks for OpenMetrics first; curl and older scrapers get 0.0.4.
+  server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    if (output::prefers_openmetrics(req.get_header_value("Accept")))
+      res.set_content(output::to_openmetrics(answer()), std::string(output::kOpenMetricsContentType));
+    else
+      res.set_content(answer(), std::string(output::kTextContentType));
   });
   server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("<html><body><a href=\"/metrics\">/metrics</a></body></html>\n", "text/html");

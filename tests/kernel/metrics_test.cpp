@@ -134,6 +134,107 @@ TEST(Metrics, EventStreamsCountEventsSeenAndLost) {
   EXPECT_EQ(ecli.wait_exit(), 0) << ecli.err();
 }
 
+// The le -> count of each ecli_hists bucket in a 0.0.4 scrape.
+std::map<std::string, double> hist_buckets(const std::string& text) {
+  std::map<std::string, double> out;
+  auto samples = samples_of(text);
+  auto range = samples.equal_range("ecli_hists_bucket");
+  static const std::regex le(R"(le="([^"]+)\")");
+  for (auto it = range.first; it != range.second; ++it) {
+    std::smatch m;
+    if (std::regex_search(it->second.first, m, le)) out[m[1].str()] = it->second.second;
+  }
+  return out;
+}
+
+// An instant query against Prometheus's HTTP API: the result vector.
+nlohmann::json prometheus_query(int port, const std::string& query) {
+  auto [body, status] = shell(fmt::format(
+      "curl -s -G --max-time 5 --data-urlencode 'query={}' http://127.0.0.1:{}/api/v1/query", query, port));
+  if (status != 0) return nlohmann::json::array();
+  auto answer = nlohmann::json::parse(body, nullptr, false);
+  if (answer.is_discarded() || answer.value("status", "") != "success") return nlohmann::json::array();
+  return answer["data"]["result"];
+}
+
+TEST(Metrics, ScrapesInOpenMetricsWhenAskedAndEndsWithEof) {
+  REQUIRE_ROOT();
+  int port = free_port();
+  Process ecli(ecli_run({"-d", "20", "--metrics", fmt::format("127.0.0.1:{}", port), test_package("getppid_results")}));
+  ASSERT_TRUE(ecli.wait_stderr("ecli: running")) << ecli.err();
+  getppid();
+  auto [reply, status] = shell(fmt::format(
+      "curl -s -i -H 'Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' "
+      "http://127.0.0.1:{}/metrics",
+      port));
+  ASSERT_EQ(status, 0) << reply;
+  EXPECT_NE(reply.find("Content-Type: application/openmetrics-text; version=1.0.0"), std::string::npos) << reply;
+  EXPECT_TRUE(reply.ends_with("\n# EOF\n")) << reply;
+  EXPECT_NE(reply.find("# TYPE ecli_total_calls counter\n"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("\necli_total_calls_total "), std::string::npos) << reply;
+  EXPECT_EQ(reply.find("ecli_hists_count"), std::string::npos) << reply;
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0) << ecli.err();
+}
+
+// A real Prometheus server scrapes ecli (it asks for OpenMetrics) and its
+// query API returns the histogram buckets and counters ecli serves.
+TEST(Metrics, RealPrometheusScrapesTheBucketsAndCounters) {
+  REQUIRE_ROOT();
+  if (shell("command -v prometheus").second != 0) GTEST_SKIP() << "prometheus is not installed";
+  int port = free_port(), prometheus_port = free_port();
+  Trigger caller([] {
+    for (int i = 0; i < 5; i++) getppid();
+  });
+  std::string caller_pid = std::to_string(caller.pid());
+  Process ecli(ecli_run({"-d", "60", "--metrics", fmt::format("127.0.0.1:{}", port), test_package("getppid_results"),
+                         "--targ_tgid", caller_pid}));
+  ASSERT_TRUE(ecli.wait_stderr("ecli: running")) << ecli.err();
+  caller.go();
+  ASSERT_TRUE(caller.wait());
+  std::string served = shell(fmt::format("curl -s http://127.0.0.1:{}/metrics", port)).first;
+  std::map<std::string, double> buckets = hist_buckets(served);
+  ASSERT_FALSE(buckets.empty()) << served;
+
+  TempDir dir;
+  write_text(dir / "prometheus.yml", fmt::format("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                                                 "scrape_configs:\n  - job_name: ecli\n    static_configs:\n"
+                                                 "      - targets: ['127.0.0.1:{}']\n",
+                                                 port));
+  Process prometheus({"prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
+                      "--storage.tsdb.path=" + (dir / "data").string(),
+                      fmt::format("--web.listen-address=127.0.0.1:{}", prometheus_port), "--log.level=warn"});
+  nlohmann::json counts;
+  for (int i = 0; i < 150 && counts.empty(); i++) {
+    std::this_thread::sleep_for(200ms);
+    counts = prometheus_query(prometheus_port, "ecli_counts_total");
+  }
+  ASSERT_EQ(counts.size(), 1u) << counts << prometheus.err();
+  EXPECT_EQ(counts[0]["metric"]["key"], caller_pid) << counts;
+  EXPECT_EQ(counts[0]["value"][1], "5") << counts;
+  auto up = prometheus_query(prometheus_port, "up{job=\"ecli\"}");
+  ASSERT_EQ(up.size(), 1u) << up;
+  EXPECT_EQ(up[0]["value"][1], "1") << up;
+
+  // Every bucket Prometheus stored holds what ecli served, +Inf the 5 calls.
+  auto stored = prometheus_query(prometheus_port, "ecli_hists_bucket{comm=\"kernel_tests\"}");
+  ASSERT_EQ(stored.size(), buckets.size()) << stored << served;
+  for (const auto& series : stored) {
+    std::string le = series["metric"]["le"];
+    ASSERT_TRUE(buckets.contains(le)) << le << served;
+    EXPECT_EQ(std::stod(series["value"][1].get<std::string>()), buckets[le]) << le;
+  }
+  EXPECT_EQ(buckets["+Inf"], 5) << served;
+  auto quantile = prometheus_query(prometheus_port, "histogram_quantile(0.5, ecli_hists_bucket)");
+  ASSERT_EQ(quantile.size(), 1u) << quantile;
+  EXPECT_NE(quantile[0]["value"][1], "NaN") << quantile;
+
+  prometheus.signal(SIGTERM);
+  EXPECT_TRUE(prometheus.wait_exit().has_value());
+  ecli.signal(SIGINT);
+  EXPECT_EQ(ecli.wait_exit(), 0) << ecli.err();
+}
+
 TEST(Metrics, PortInUseIsRefusedBeforeAnythingIsLoaded) {
   REQUIRE_ROOT();
   BoundPort taken(true);

@@ -191,5 +191,41 @@ TEST(EventMetrics, SeenAndLostPerStream) {
   EXPECT_EQ(text(out), "");
 }
 
+TEST(OpenMetrics, ChosenWhenTheScraperPrefersIt) {
+  // Prometheus 2.42's own Accept header.
+  EXPECT_TRUE(prefers_openmetrics("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+  EXPECT_TRUE(prefers_openmetrics("application/openmetrics-text"));
+  EXPECT_FALSE(prefers_openmetrics(""));
+  EXPECT_FALSE(prefers_openmetrics("*/*"));  // curl
+  EXPECT_FALSE(prefers_openmetrics("text/plain;version=0.0.4"));
+  EXPECT_FALSE(prefers_openmetrics("text/plain, application/openmetrics-text;q=0.3"));
+  EXPECT_FALSE(prefers_openmetrics("application/openmetrics-text;q=0"));
+}
+
+TEST(OpenMetrics, CountersLoseTotalInTheirFamilyHistogramsTheirCountAndTheTextEnds) {
+  Buffer out;
+  append_family_header(out, "ecli_calls_total", "Calls \"made\"", "counter");
+  append_sample(out, "ecli_calls_total", {{"pid", "1"}}, "7");
+  append_family_header(out, "ecli_gone_total", "A gauge that happens to end in total", "gauge");
+  append_sample(out, "ecli_gone_total", {}, "3");
+  append_family_header(out, "ecli_lat", "Latency", "histogram");
+  append_histogram(out, "ecli_lat", {{"comm", "a_count b"}}, {1, 2}, {"1", "3"});
+  EXPECT_EQ(to_openmetrics(text(out)),
+            "# HELP ecli_calls Calls \\\"made\\\"\n"
+            "# TYPE ecli_calls counter\n"
+            "ecli_calls_total{pid=\"1\"} 7\n"
+            "# HELP ecli_gone_total A gauge that happens to end in total\n"
+            "# TYPE ecli_gone_total gauge\n"
+            "ecli_gone_total 3\n"
+            "# HELP ecli_lat Latency\n"
+            "# TYPE ecli_lat histogram\n"
+            "ecli_lat_bucket{comm=\"a_count b\",le=\"1\"} 1\n"
+            "ecli_lat_bucket{comm=\"a_count b\",le=\"3\"} 3\n"
+            "ecli_lat_bucket{comm=\"a_count b\",le=\"+Inf\"} 3\n"
+            "# EOF\n");
+  EXPECT_EQ(to_openmetrics(""), "# EOF\n");
+}
+
 }  // namespace
 }  // namespace ecli::output

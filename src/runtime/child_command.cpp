@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -113,6 +114,12 @@ ChildCommand::ChildCommand(const std::string& command, bool verbose) {
   for (auto& a : argv_) args.push_back(a.data());
   args.push_back(nullptr);
   const char* path = executable_.c_str();
+  // The name exec will give it (the file's name, 15 bytes), taken at once: a
+  // sample or event between the release and the end of execve is the
+  // command's, not one of a process named "ecli".
+  char comm[16] = {};
+  const char* slash = std::strrchr(path, '/');
+  std::strncpy(comm, slash ? slash + 1 : path, sizeof comm - 1);
 
   pid_ = fork();
   if (pid_ < 0) {
@@ -121,6 +128,7 @@ ChildCommand::ChildCommand(const std::string& command, bool verbose) {
     throw Error("fork: " + errno_text(err));
   }
   if (pid_ == 0) {
+    prctl(PR_SET_NAME, comm);
     close(go[1]);
     close(error[0]);
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);  // fails harmlessly for SIGKILL, SIGSTOP, RT internals

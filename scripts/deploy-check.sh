@@ -10,9 +10,9 @@
 #   BUILD_DIR=build-x scripts/deploy-check.sh
 #   DAEMONSET=my-daemonset.yaml scripts/deploy-check.sh   # an edited manifest
 #
-# Exit 77 (skipped) when podman, runc, catatonit, debootstrap or python3-yaml
-# is missing. The Debian base image is made once with debootstrap (about
-# 3 minutes) and kept as localhost/ecli-deploy-base:bookworm;
+# Exit 77 (skipped) when podman, runc, catatonit, mmdebstrap (or debootstrap)
+# or python3-yaml is missing. The Debian base image is made once (about
+# 2 minutes with mmdebstrap) and kept as localhost/ecli-deploy-base:bookworm;
 # ECLI_DEPLOY_NEW_BASE=1 makes it again.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,9 +31,11 @@ now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 [[ $(id -u) == 0 ]] || skip "needs root (BPF and podman's runc)"
-for tool in podman runc catatonit debootstrap python3 curl bpftool capsh; do
+for tool in podman runc catatonit python3 curl bpftool capsh; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/setup.sh installs it)"
 done
+command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null ||
+  skip "neither mmdebstrap nor debootstrap is installed (scripts/setup.sh installs mmdebstrap)"
 python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed (scripts/setup.sh installs it)"
 [[ -x $build_dir/ecli && -x $build_dir/ecc ]] || fail "no ecli and ecc in $build_dir: run scripts/setup.sh (or set BUILD_DIR)"
 build_rel=$(realpath -m --relative-to="$repo" "$build_dir")
@@ -61,14 +63,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. A Debian 12 base image, since nothing can be pulled here.
+# 1. A Debian 12 base image, since nothing can be pulled here: mmdebstrap
+#    (about 2 minutes here) or else debootstrap (about 4).
 if [[ ${ECLI_DEPLOY_NEW_BASE:-0} == 1 ]] || ! podman image exists "$base_image"; then
   start=$(now)
-  debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap of bookworm failed"; }
-  tar -C "$work/rootfs" -c . | podman import - "$base_image" >/dev/null
-  rm -rf "$work/rootfs"
-  say "base image $base_image made with debootstrap in $(took "$start")"
+  mirror=http://deb.debian.org/debian
+  if command -v mmdebstrap >/dev/null; then
+    mmdebstrap --variant=minbase --mode=root bookworm "$work/rootfs.tar" "$mirror" >"$work/bootstrap.log" 2>&1 ||
+      { tail -20 "$work/bootstrap.log" >&2; fail "mmdebstrap of bookworm failed"; }
+  else
+    debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/bootstrap.log" 2>&1 ||
+      { tail -20 "$work/bootstrap.log" >&2; fail "debootstrap of bookworm failed"; }
+    tar -C "$work/rootfs" -cf "$work/rootfs.tar" . && rm -rf "$work/rootfs"
+  fi
+  podman import "$work/rootfs.tar" "$base_image" >/dev/null 2>&1 || fail "podman import of the base image failed"
+  rm -f "$work/rootfs.tar"
+  say "base image $base_image made in $(took "$start")"
 fi
 
 # 2. The image, as the README builds it, from the repository's build.

@@ -21,7 +21,7 @@ packages=(
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
   libxml2-utils                           # tests: xmllint checks the SVG flame graphs
   libbpf-tools bpftrace hyperfine time    # peers compared in bench/, and timing
-  podman runc catatonit debootstrap python3-yaml libcap2-bin  # scripts/deploy-check.sh: the image, kube play of the DaemonSet's pod (catatonit: its pause image), capsh
+  podman runc catatonit mmdebstrap python3-yaml libcap2-bin  # scripts/deploy-check.sh: Debian base image, build, kube play of the DaemonSet's pod (catatonit: its pause image), capsh
 )
 export DEBIAN_FRONTEND=noninteractive
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }

@@ -99,6 +99,10 @@ printf 'FROM %s\nCOPY package.json /usr/share/ecli/opensnoop.json\n' "$image" >"
 #    on the host's network (podman's bridge networking fails here).
 python3 "$repo/deploy/pod-from-daemonset.py" "$daemonset" --name "$pod" \
   --image "$tool_image" --tool /usr/share/ecli/opensnoop.json --host-network >"$work/pod.yaml"
+# podman 4.3 ignores hostPID in a pod spec: give it through containers.conf.
+if python3 -c 'import sys, yaml; sys.exit(not yaml.safe_load(open(sys.argv[1]))["spec"].get("hostPID"))' "$work/pod.yaml"; then
+  sed -i 's/^\[containers\]$/&\npidns = "host"/' "$CONTAINERS_CONF"
+fi
 start=$(now)
 podman kube play "$work/pod.yaml" >"$work/play.log" 2>&1 || { cat "$work/play.log" >&2; fail "podman kube play failed"; }
 container=$pod-ecli
@@ -131,6 +135,14 @@ grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$pid"/status || fail "no_new_privs is
 if podman exec "$container" touch /deploy-check 2>/dev/null; then fail "the root file system is writable"; fi
 podman exec "$container" touch /var/cache/ecli/probe /tmp/probe || fail "the cache and /tmp volumes are not writable"
 say "ecli (pid $pid) runs with $caps, no_new_privs, a read-only root"
+
+# hostPID, and the host mounts where the manifest puts them.
+[[ $(readlink /proc/"$pid"/ns/pid) == "$(readlink /proc/$$/ns/pid)" ]] || fail "the pod does not share the host's pid namespace ($(readlink /proc/"$pid"/ns/pid), not $(readlink /proc/$$/ns/pid))"
+mount_of() { awk -v dir="$1" '$5 == dir { split($6, opts, ","); print $(NF-2), opts[1] }' /proc/"$pid"/mountinfo | tail -1; }
+[[ $(mount_of /sys/kernel/tracing) == "tracefs rw" ]] || fail "no read-write tracefs at /sys/kernel/tracing in the pod ($(mount_of /sys/kernel/tracing))"
+[[ $(mount_of /sys/fs/cgroup) == *" ro" ]] || fail "no read-only /sys/fs/cgroup in the pod ($(mount_of /sys/fs/cgroup))"
+[[ $(mount_of /) == *" ro" ]] || fail "the pod's root is mounted $(mount_of /)"
+say "host pid namespace; tracefs read-write, /sys/fs/cgroup read-only: $(mount_of /sys/fs/cgroup)"
 
 # Events: an open() on the host, of a name nobody else opens, shows up.
 marker=$work/opened-by-deploy-check-$$

@@ -144,6 +144,19 @@ mount_of() { awk -v dir="$1" '$5 == dir { split($6, opts, ","); print $(NF-2), o
 [[ $(mount_of /) == *" ro" ]] || fail "the pod's root is mounted $(mount_of /)"
 say "host pid namespace; tracefs read-write, /sys/fs/cgroup read-only: $(mount_of /sys/fs/cgroup)"
 
+# The memory limit, which BPF maps are charged to as well, is in force.
+limit=$(python3 -c 'import sys, yaml
+pod = yaml.safe_load(open(sys.argv[1]))
+ecli = next(c for c in pod["spec"]["containers"] if c["name"] == "ecli")
+units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
+value = str(ecli["resources"]["limits"]["memory"])
+print(int(value[:-2]) * units[value[-2:]] if value[-2:] in units else int(value))' "$work/pod.yaml")
+memory_cgroup=$(awk -F: '$2 == "memory" { v1 = "/sys/fs/cgroup/memory" $3 "/memory.limit_in_bytes" }
+                         $1 == "0" { v2 = "/sys/fs/cgroup" $3 "/memory.max" }
+                         END { print (v1 != "" ? v1 : v2) }' /proc/"$pid"/cgroup)
+[[ $(cat "$memory_cgroup") == "$limit" ]] || fail "the pod's memory limit is $(cat "$memory_cgroup"), the manifest's $limit"
+say "memory limit $limit bytes in force ($memory_cgroup)"
+
 # Events: an open() on the host, of a name nobody else opens, shows up.
 marker=$work/opened-by-deploy-check-$$
 for _ in $(seq 50); do

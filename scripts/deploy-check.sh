@@ -57,7 +57,7 @@ export CONTAINERS_CONF=$work/containers.conf
 podman_build=(podman build --runtime runc --network host --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
 
 cleanup() {
-  [[ -f $work/pod.yaml ]] && podman kube down "$work/pod.yaml" >/dev/null 2>&1 || true
+  if [[ -f $work/pod.yaml ]]; then podman kube down "$work/pod.yaml" >/dev/null 2>&1 || true; fi
   podman rmi -f "$tool_image" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -176,7 +176,7 @@ rss=$(awk '/^VmRSS/ {print $2 " " $3}' /proc/"$pid"/status)
 prog_ids=$(grep -h '^prog_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
 link_ids=$(grep -h '^link_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
 [[ -n $prog_ids ]] || fail "ecli holds no BPF programs"
-say "ecli holds programs $(echo $prog_ids) and links $(echo $link_ids); resident $rss"
+say "ecli holds programs $(paste -sd' ' <<<"$prog_ids") and links $(paste -sd' ' <<<"$link_ids"); resident $rss"
 
 # 5. Down, and nothing left: the process, its programs, links, tracefs instance.
 start=$(now)

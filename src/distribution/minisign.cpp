@@ -319,16 +319,24 @@ PublicKey verify_file(const std::string& path, std::string_view data, const std:
                       const std::string& keys_are) {
   std::string sig_path = path + ".minisig";
   std::error_code ec;
-  if (!fs::exists(sig_path, ec)) throw Error("no signature: " + sig_path + " does not exist");
-  Signature signature = parse_signature(read_file(sig_path), sig_path);
+  std::optional<std::string> text;
+  if (fs::exists(sig_path, ec)) text = read_file(sig_path);
+  return verify_signature(path, data, text, sig_path, sig_path + " does not exist", keys, keys_are);
+}
+
+PublicKey verify_signature(const std::string& name, std::string_view data, const std::optional<std::string>& text,
+                           const std::string& signature_name, const std::string& missing,
+                           const std::vector<PublicKey>& keys, const std::string& keys_are) {
+  if (!text) throw Error("no signature: " + missing);
+  Signature signature = parse_signature(*text, signature_name);
   for (const PublicKey& key : keys)
     if (key.id == signature.id) {
-      verify(data, signature, key, path);
+      verify(data, signature, key, name);
       return key;
     }
   std::string given;
   for (const PublicKey& key : keys) given += (given.empty() ? "" : ", ") + key_id_hex(key.id);
-  throw Error(path + " is signed by key " + key_id_hex(signature.id) + ", not by " + keys_are + " (" + given + ")");
+  throw Error(name + " is signed by key " + key_id_hex(signature.id) + ", not by " + keys_are + " (" + given + ")");
 }
 
 std::string sign_file(const std::string& path, const std::string& secret_key_path,

@@ -73,6 +73,12 @@ void verify(std::string_view data, const Signature& signature, const PublicKey& 
 PublicKey verify_file(const std::string& path, std::string_view data, const std::vector<PublicKey>& keys,
                       const std::string& keys_are = "the key given");
 
+// The same for data from elsewhere (a registry, a URL): SIGNATURE is the
+// .minisig text (nullopt: "no signature: " + MISSING), SIGNATURE_NAME where it came from.
+PublicKey verify_signature(const std::string& name, std::string_view data, const std::optional<std::string>& signature,
+                           const std::string& signature_name, const std::string& missing,
+                           const std::vector<PublicKey>& keys, const std::string& keys_are = "the key given");
+
 // `ecli sign`: writes PATH.minisig beside PATH; returns its path.
 std::string sign_file(const std::string& path, const std::string& secret_key_path,
                       const std::optional<std::string>& password);

@@ -101,7 +101,7 @@ int run(const RunOptions& options) {
   }
 
   FlameGraphFile flamegraph(options.output.flamegraph);
-  Target target = load_target(options.target, options.verbose);
+  Target target = load_target(options.target, options.verbose, options.source);
   ProgramChoice choice(options.strict);
   MapSizing sizing(options.max_entries);
   LoadPolicy policy{&choice, &sizing,

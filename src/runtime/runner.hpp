@@ -6,6 +6,7 @@
 #include "runtime/event_streams.hpp"
 #include "runtime/net_attach.hpp"
 #include "runtime/perf_event_attach.hpp"
+#include "runtime/target.hpp"
 #include "runtime/uprobe_attach.hpp"
 
 namespace ecli::runtime {
@@ -29,6 +30,7 @@ struct RunOptions {
   std::string metrics;      // --metrics [ADDR:]PORT: serve /metrics (empty: no server)
   bool strict = false;      // every program must load and attach (no alternatives, no skipping)
   std::vector<std::string> max_entries;  // "MAP=N" overrides
+  TargetOptions source;     // --verify-key, --pull, --insecure, credentials
   // ecli's own option names ("-d", "--json"...), to explain one given after TARGET.
   std::vector<std::string> own_options;
 };

@@ -8,7 +8,11 @@
 #include <iostream>
 
 #include "btf/object_meta.hpp"
+#include "distribution/blob_cache.hpp"
 #include "distribution/minisign.hpp"
+#include "distribution/oci_artifact.hpp"
+#include "distribution/oci_reference.hpp"
+#include "distribution/url_download.hpp"
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/hash.hpp"
@@ -70,37 +74,84 @@ package::Package compile_source(const fs::path& source, const std::string& text,
   return package::parse_package(read_file(package_path));
 }
 
-std::vector<std::string>& verify_keys() {
-  static std::vector<std::string> keys;
+// The keys TARGET must be signed by: those given, and the policy's when it requires signatures.
+struct RequiredKeys {
+  std::vector<distribution::PublicKey> given;
+  std::optional<distribution::Policy> policy;
+  bool any() const { return !given.empty() || (policy && policy->require_signatures); }
+};
+
+RequiredKeys required_keys(const TargetOptions& options) {
+  RequiredKeys keys;
+  for (const auto& arg : options.verify_keys) keys.given.push_back(distribution::read_public_key(arg));
+  keys.policy = distribution::read_policy(distribution::policy_path());
   return keys;
 }
 
 // The bytes checked are the bytes then parsed: nothing is read twice.
-void check_signature(const std::string& path, std::string_view data) {
+// SIGNATURE is the .minisig text (nullopt: none, MISSING says why).
+void check_signature(const RequiredKeys& keys, const std::string& name, std::string_view data,
+                     const std::optional<std::string>& signature, const std::string& signature_name,
+                     const std::string& missing) {
   namespace dist = distribution;
-  std::vector<dist::PublicKey> given;
-  for (const auto& arg : verify_keys()) given.push_back(dist::read_public_key(arg));
-  std::optional<dist::Policy> policy = dist::read_policy(dist::policy_path());
-  if (!given.empty()) {
-    dist::PublicKey key = dist::verify_file(path, data, given);
-    std::cerr << "ecli: verified signature of " << path << " by key " << dist::key_id_hex(key.id) << "\n";
+  if (!keys.given.empty()) {
+    dist::PublicKey key = dist::verify_signature(name, data, signature, signature_name, missing, keys.given);
+    std::cerr << "ecli: verified signature of " << name << " by key " << dist::key_id_hex(key.id) << "\n";
   }
-  if (policy && policy->require_signatures) {
-    dist::PublicKey key = dist::verify_file(path, data, policy->trusted_keys, "a trusted key");
-    if (given.empty())
-      std::cerr << "ecli: verified signature of " << path << " by trusted key " << dist::key_id_hex(key.id) << "\n";
+  if (keys.policy && keys.policy->require_signatures) {
+    dist::PublicKey key = dist::verify_signature(name, data, signature, signature_name, missing,
+                                                 keys.policy->trusted_keys, "a trusted key");
+    if (keys.given.empty())
+      std::cerr << "ecli: verified signature of " << name << " by trusted key " << dist::key_id_hex(key.id) << "\n";
   }
+}
+
+// A package or BPF object from a URL or a registry (no C sources: ecc runs on local files only).
+Target load_remote(const std::string& name, const TargetOptions& options, const RequiredKeys& keys) {
+  namespace dist = distribution;
+  dist::RemoteOptions remote = options.remote;
+  remote.want_signature = keys.any();
+  dist::BlobCache cache;
+  dist::RemotePackage fetched = dist::is_url(name) ? dist::fetch_url(name, remote, cache)
+                                                   : dist::pull_package(dist::parse_reference(name), remote, cache);
+  check_signature(keys, name, fetched.data, fetched.signature, fetched.signature_name, fetched.missing_signature);
+  Target target;
+  target.usage_name = name;
+  std::string& text = fetched.data;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (text.size() >= 4 && std::memcmp(text.data(), "\x7f" "ELF", 4) == 0) {
+    package::check_bpf_elf(text, name);
+    target.package.meta = btf::describe_object(text, btf::object_name_for(name));
+    target.package.object = std::move(text);
+  } else if (first != std::string::npos && text[first] == '{') {
+    try {
+      target.package = package::parse_package(text);
+    } catch (const Error& e) {
+      throw Error(name + ": " + e.what());
+    }
+  } else {
+    throw Error(name + " is neither a package (JSON) nor a BPF object (ELF)");
+  }
+  return target;
 }
 
 }  // namespace
 
-void set_verify_keys(std::vector<std::string> keys) { verify_keys() = std::move(keys); }
-
-Target load_target(const std::string& path, bool verbose) {
+Target load_target(const std::string& path, bool verbose, const TargetOptions& options) {
+  RequiredKeys keys = required_keys(options);
+  std::error_code exists_ec;
+  if (!fs::exists(path, exists_ec) &&
+      (distribution::is_url(path) || distribution::looks_like_reference(path)))
+    return load_remote(path, options, keys);
   Target target;
   target.usage_name = path;
   std::string text = read_file(path);
-  check_signature(path, text);
+  if (keys.any()) {
+    std::string signature_path = path + ".minisig";
+    std::optional<std::string> signature;
+    if (fs::exists(signature_path, exists_ec)) signature = read_file(signature_path);
+    check_signature(keys, path, text, signature, signature_path, signature_path + " does not exist");
+  }
   if (text.empty()) throw Error(path + " is empty");
 
   size_t first = text.find_first_not_of(" \t\r\n");

@@ -1,9 +1,11 @@
 #pragma once
 // What `ecli run TARGET` accepts: a package.json, a BPF object (.o), or a BPF
-// C source compiled on the fly by ecc into a cache keyed by its content.
+// C source compiled on the fly by ecc into a cache keyed by its content; a
+// package or object at an http(s) URL or in an OCI registry.
 #include <string>
 #include <vector>
 
+#include "distribution/remote_package.hpp"
 #include "package/package.hpp"
 
 namespace ecli::runtime {
@@ -13,12 +15,19 @@ struct Target {
   std::string usage_name;  // how --help names it
 };
 
-// Before anything is loaded, load_target checks a file target's signature
-// (FILE.minisig) against these public keys (files or base64, from
-// --verify-key) and against the host policy's keys when it requires
-// signatures (distribution/minisign.hpp).
-void set_verify_keys(std::vector<std::string> keys);
+// Where a target may come from and what it must prove before it is loaded.
+struct TargetOptions {
+  // Public keys (files or base64, from --verify-key): the target's signature
+  // (FILE.minisig beside a file, URL.minisig, or the registry's signature
+  // artifact) must be by one of them. The host policy's keys are checked too
+  // when it requires signatures (distribution/minisign.hpp).
+  std::vector<std::string> verify_keys;
+  // URL and registry targets: --pull, --insecure, credentials.
+  distribution::RemoteOptions remote;
+};
 
-Target load_target(const std::string& path, bool verbose);
+// TARGET is a file when one exists at that path, else an http(s):// URL, else
+// a registry reference (distribution/oci_reference.hpp), else a missing file.
+Target load_target(const std::string& target, bool verbose, const TargetOptions& options = {});
 
 }  // namespace ecli::runtime

@@ -3,7 +3,7 @@
 
 #include <iostream>
 
-#include "distribution/minisign.hpp"
+#include "distribution_commands.hpp"
 #include "runtime/runner.hpp"
 #include "runtime/target.hpp"
 #include "util/error.hpp"
@@ -104,25 +104,15 @@ int main(int argc, char** argv) {
   run->add_flag("--lines", options.output.lines, "Show source file:line and inlined functions in stacks (debug info)");
   std::string fields;  // one argument, split here: a list option would swallow TARGET
   run->add_option("--fields", fields, "Print only these event fields, in this order")->type_name("NAME,...");
-  std::vector<std::string> verify_keys;
-  run->add_option("--verify-key", verify_keys,
-                  "Refuse TARGET unless TARGET.minisig is its signature by this minisign public key (a .pub file "
-                  "or the base64 key; repeatable: any of them)")
-      ->type_name("PUB")
-      ->allow_extra_args(false);
   run->footer(
-      "TARGET is a package.json from ecc, a BPF object (x.bpf.o) or a BPF C source (x.bpf.c, compiled on the fly).\n"
+      "TARGET is a package.json from ecc, a BPF object (x.bpf.o) or a BPF C source (x.bpf.c, compiled on the fly),\n"
+      "or a package at an http(s) URL or in an OCI registry (HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST]).\n"
       "Program options follow TARGET; `ecli run TARGET --help` lists them.");
 
   CLI::App* cleanup = app.add_subcommand(
       "cleanup", "Remove the tc filters that ecli runs killed with -9 left behind (tcx, XDP and cgroup links never stay)");
 
-  std::string sign_target, secret_key;
-  bool password_stdin = false;
-  CLI::App* sign = app.add_subcommand("sign", "Sign PACKAGE with a minisign secret key: writes PACKAGE.minisig beside it");
-  sign->add_option("PACKAGE", sign_target, "The package.json, .bpf.o or file to sign")->required();
-  sign->add_option("-k,--key", secret_key, "Secret key file from minisign -G")->required()->type_name("SECRET_KEY");
-  sign->add_flag("--password-stdin", password_stdin, "Read the secret key's password from the first line of stdin");
+  ecli::cli::DistributionCommands distribution(app, *run, options.source);
 
   try {
     app.parse(argc, argv);
@@ -137,26 +127,14 @@ int main(int argc, char** argv) {
     if (removed.empty()) std::cerr << "ecli: nothing to clean up\n";
     return 0;
   }
-  if (sign->parsed()) {
-    try {
-      std::optional<std::string> password;
-      if (password_stdin && !std::getline(std::cin, password.emplace()))
-        throw ecli::Error("--password-stdin: no password on stdin");
-      if (password && password->ends_with('\r')) password->pop_back();
-      std::string written = ecli::distribution::sign_file(sign_target, secret_key, password);
-      std::cerr << "ecli: wrote " << written << "\n";
-      return 0;
-    } catch (const ecli::Error& e) {
-      return report(e);
-    }
-  }
+  if (std::optional<int> code = distribution.dispatch()) return *code;
   if (frequency->count() && !(options.perf.frequency > 0)) {
     std::cerr << "ecli: -F/--frequency " << frequency->as<std::string>() << ": the frequency must be more than 0 Hz\n";
     return 2;
   }
   std::vector<std::string> rest = run->remaining();
   if (rest.empty()) {
-    std::cerr << "ecli: run needs a TARGET: a package.json, a .bpf.o or a .bpf.c (see ecli run --help)\n";
+    std::cerr << "ecli: run needs a TARGET: a package.json, a .bpf.o, a .bpf.c, a URL or a registry REF (see ecli run --help)\n";
     return 2;
   }
   options.target = rest.front();
@@ -175,7 +153,6 @@ int main(int argc, char** argv) {
   options.output.format = json ? ecli::output::Format::Json
                                : csv ? ecli::output::Format::Csv : ecli::output::Format::Table;
 
-  ecli::runtime::set_verify_keys(verify_keys);
   try {
     return ecli::runtime::run(options);
   } catch (const ecli::Error& e) {

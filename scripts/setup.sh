@@ -16,6 +16,8 @@ packages=(
   libdw-dev liblzma-dev libiberty-dev     # symbolizing stacks: libdwfl, MiniDebugInfo, C++/Rust demangling
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libsodium-dev minisign                  # package signatures; tests: the real minisign both ways
+  libcurl4-openssl-dev                    # registries and URL targets (HTTP(S), TLS verification)
+  docker-registry skopeo apache2-utils python3  # tests: a real OCI registry, skopeo inspect/copy, htpasswd, a URL server
   libcpp-httplib-dev curl prometheus     # --metrics; tests: scrapes, promtool check metrics
   libgtest-dev libbenchmark-dev           # tests and benchmarks
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script

@@ -327,15 +327,15 @@ PublicKey verify_file(const std::string& path, std::string_view data, const std:
 PublicKey verify_signature(const std::string& name, std::string_view data, const std::optional<std::string>& text,
                            const std::string& signature_name, const std::string& missing,
                            const std::vector<PublicKey>& keys, const std::string& keys_are) {
-  if (!text) throw Error("no signature: " + missing);
+  std::string given;
+  for (const PublicKey& key : keys) given += (given.empty() ? "" : ", ") + key_id_hex(key.id);
+  if (!text) throw Error("no signature: " + missing + "; " + name + " must be signed by " + keys_are + " (" + given + ")");
   Signature signature = parse_signature(*text, signature_name);
   for (const PublicKey& key : keys)
     if (key.id == signature.id) {
       verify(data, signature, key, name);
       return key;
     }
-  std::string given;
-  for (const PublicKey& key : keys) given += (given.empty() ? "" : ", ") + key_id_hex(key.id);
   throw Error(name + " is signed by key " + key_id_hex(signature.id) + ", not by " + keys_are + " (" + given + ")");
 }
 

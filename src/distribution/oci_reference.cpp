@@ -1,5 +1,6 @@
 #include "distribution/oci_reference.hpp"
 
+#include <cctype>
 #include <regex>
 
 #include "distribution/blob_cache.hpp"
@@ -38,6 +39,7 @@ bool looks_like_reference(std::string_view text) {
   size_t slash = text.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 >= text.size()) return false;
   std::string_view host = text.substr(0, slash);
+  if (!std::isalnum(static_cast<unsigned char>(host[0])) && host[0] != '[') return false;  // "./x", "../x"
   return host.find('.') != std::string_view::npos || host.find(':') != std::string_view::npos || host == "localhost";
 }
 

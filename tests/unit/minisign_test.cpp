@@ -190,7 +190,8 @@ TEST(Minisign, FilesAndPolicy) {
   std::string sec = write("k.sec", kSec);
   std::string pub = write("k.pub", kPub);
   EXPECT_EQ(error_of([&] { verify_file(data, "{}", {read_public_key(pub)}); }),
-            "no signature: " + data + ".minisig does not exist");
+            "no signature: " + data + ".minisig does not exist; " + data + " must be signed by the key given (" +
+                key_id_hex(read_public_key(pub).id) + ")");
   EXPECT_EQ(sign_file(data, sec, std::nullopt), data + ".minisig");
   EXPECT_EQ(error_of([&] { verify_file(data, "{}", {read_public_key(pub)}); }), "");
   auto [other, other_sec] = generate_key_pair();

@@ -1,0 +1,48 @@
+#pragma once
+// Real servers on loopback for the distribution tests: Debian's
+// docker-registry with a temporary storage folder (optionally behind
+// htpasswd), and a small python3 HTTP server for URL targets.
+#include <memory>
+#include <string>
+
+#include "kernel/fixture.hpp"
+
+namespace ecli::test {
+
+// A port nothing listens on right now (bound and released).
+int free_loopback_port();
+// True once something accepts connections on 127.0.0.1:PORT (within 10 s).
+bool wait_for_port(int port);
+
+class Registry {
+ public:
+  // With a user, the registry requires it (htpasswd, bcrypt).
+  explicit Registry(const std::string& user = "", const std::string& password = "");
+  ~Registry();
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  const fs::path& storage() const { return storage_; }
+  void stop();
+
+ private:
+  TempDir dir_;
+  fs::path storage_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+// python3 serving DIR on loopback; two paths misbehave on purpose:
+// /truncated/NAME announces more bytes than it sends, /html/NAME answers an HTML page.
+class FileServer {
+ public:
+  explicit FileServer(const fs::path& dir);
+  ~FileServer();
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + "/" + path; }
+  void stop();
+
+ private:
+  TempDir script_dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace ecli::test

@@ -198,6 +198,19 @@ TEST_F(RegistryTest, SignaturesTravelWithTheArtifact) {
   expect_one_line_error(run(ecli_run({"--insecure", "--verify-key", (dir / "other.pub").string(), ref})),
                         ref + " is signed by key " + id + ", not by the key given (" + other_id + ")");
 
+  // A host policy requiring signatures covers registry targets too.
+  write_text(dir / "policy.json", R"({"require_signatures": true, "trusted_keys": [")" + pub + R"("]})");
+  setenv("ECLI_POLICY", (dir / "policy.json").c_str(), 1);
+  ASSERT_EQ(ecli({"push", package, registry.host() + "/tools/unsigned:1", "--insecure"}).code, 0);
+  expect_one_line_error(run(ecli_run({"--insecure", "-d", "0.2", registry.host() + "/tools/unsigned:1"})),
+                        "must be signed by a trusted key (" + id + ")");
+  if (geteuid() == 0) {
+    Result trusted = run(ecli_run({"--insecure", "-d", "0.2", ref}));
+    EXPECT_EQ(trusted.code, 0) << trusted.err;
+    EXPECT_NE(trusted.err.find("by trusted key " + id), std::string::npos) << trusted.err;
+  }
+  unsetenv("ECLI_POLICY");
+
   // A package signed by minisign and pushed with its .minisig beside it.
   fs::create_directories(dir / "m");
   std::string signed_package = (dir / "m" / "package.json").string();

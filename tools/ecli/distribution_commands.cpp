@@ -107,6 +107,9 @@ std::optional<int> DistributionCommands::dispatch() {
     if (keygen_->parsed()) return keygen();
   } catch (const Error& e) {
     return report(e);
+  } catch (const std::exception& e) {  // filesystem and JSON errors: still one line
+    std::cerr << "ecli: " << e.what() << "\n";
+    return 1;
   }
   return std::nullopt;
 }

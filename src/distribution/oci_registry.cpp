@@ -151,7 +151,10 @@ void RegistryClient::authenticate(const HttpResponse& response, const std::strin
 
 std::optional<Manifest> RegistryClient::get_manifest(const std::string& repository, const std::string& reference) {
   HttpRequest request{.url = url("/v2/" + repository + "/manifests/" + reference),
-                      .headers = {std::string("Accept: ") + kOciManifest},
+                      // Other kinds too, so that an image or index is named as such rather than "no tag".
+                      .headers = {std::string("Accept: ") + kOciManifest + ", " + kOciIndex +
+                                  ", application/vnd.docker.distribution.manifest.v2+json"
+                                  ", application/vnd.docker.distribution.manifest.list.v2+json"},
                       .max_body = kManifestLimit,
                       .what = "manifest"};
   HttpResponse response = send(request, repository);

@@ -72,10 +72,11 @@ void Registry::stop() {
   process_.reset();
 }
 
-FileServer::FileServer(const fs::path& dir) {
+FileServer::FileServer(const fs::path& dir, const std::string& cert, const std::string& key) {
   port_ = free_loopback_port();
+  tls_ = !cert.empty();
   write_text(script_dir_ / "serve.py", R"PY(
-import http.server, os, sys
+import http.server, os, ssl, sys
 root, port = sys.argv[1], int(sys.argv[2])
 class Handler(http.server.SimpleHTTPRequestHandler):
     def __init__(self, *a, **k):
@@ -101,10 +102,16 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
             return
         super().do_GET()
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+if len(sys.argv) > 4:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
 )PY");
-  process_ = std::make_unique<Process>(
-      std::vector<std::string>{"python3", (script_dir_ / "serve.py").string(), dir.string(), std::to_string(port_)});
+  std::vector<std::string> argv = {"python3", (script_dir_ / "serve.py").string(), dir.string(), std::to_string(port_)};
+  if (tls_) argv.insert(argv.end(), {cert, key});
+  process_ = std::make_unique<Process>(argv);
   EXPECT_TRUE(wait_for_port(port_)) << "python3 http.server did not start: " << process_->err();
 }
 

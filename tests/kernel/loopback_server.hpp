@@ -34,14 +34,18 @@ class Registry {
 // /truncated/NAME announces more bytes than it sends, /html/NAME answers an HTML page.
 class FileServer {
  public:
-  explicit FileServer(const fs::path& dir);
+  // With CERT and KEY (PEM files) it speaks https.
+  explicit FileServer(const fs::path& dir, const std::string& cert = "", const std::string& key = "");
   ~FileServer();
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + "/" + path; }
+  std::string url(const std::string& path) const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + "/" + path;
+  }
   void stop();
 
  private:
   TempDir script_dir_;
   int port_ = 0;
+  bool tls_ = false;
   std::unique_ptr<Process> process_;
 };
 

@@ -80,6 +80,21 @@ TEST_F(UrlTest, RefusesBadDownloadsInOneLine) {
   expect_only_verified_blobs();
 }
 
+// TLS verification is always on: a self-signed certificate is refused.
+TEST_F(UrlTest, RefusesUntrustedCertificates) {
+  std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  Result made = run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key,
+                     "-out", cert});
+  ASSERT_EQ(made.code, 0) << made.err;
+  FileServer server(dir / "www", cert, key);
+  std::string url = server.url("package.json");
+  ASSERT_TRUE(url.starts_with("https://"));
+  expect_one_line_error(run(ecli_run({url})), "TLS connection to " + url.substr(8, url.find('/', 8) - 8) + " failed:");
+  expect_one_line_error(run(ecli_run({"--insecure", url})), "certificate");  // --insecure never disables TLS checks
+  expect_only_verified_blobs();
+}
+
 TEST_F(UrlTest, RunsVerifiedPackagesAndOfflineAfterwards) {
   REQUIRE_ROOT();
   FileServer server(dir / "www");

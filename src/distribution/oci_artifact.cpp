@@ -76,9 +76,17 @@ void push_signature(RegistryClient& client, const Reference& ref, const std::str
 std::optional<std::string> fetch_signature(RegistryClient& client, const Reference& ref,
                                            const std::string& manifest_digest, BlobCache& cache) {
   std::string tag = signature_tag(manifest_digest);
-  std::string name = ref.name() + ":" + tag;
+  std::string name = ref.name() + ":" + tag;  // or the referrer's digest
   std::optional<Manifest> manifest = client.get_manifest(ref.repository, tag);
-  if (!manifest) return std::nullopt;
+  if (!manifest) {
+    // Registries with the referrers API also list signatures attached by other tools (oras attach).
+    std::optional<std::string> referrer = client.find_referrer(ref.repository, manifest_digest, kSignatureArtifactType);
+    if (referrer) {
+      name = ref.name() + "@" + *referrer;
+      manifest = client.get_manifest(ref.repository, *referrer);
+    }
+    if (!manifest) return std::nullopt;
+  }
   const nlohmann::json& j = manifest->json;
   if (string_field(j, "artifactType") != kSignatureArtifactType)
     throw Error(name + " is not an ecli signature (artifactType " + string_field(j, "artifactType") + ")");

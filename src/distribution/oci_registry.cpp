@@ -206,6 +206,25 @@ bool RegistryClient::has_blob(const std::string& repository, const std::string& 
   return true;
 }
 
+std::optional<std::string> RegistryClient::find_referrer(const std::string& repository, const std::string& subject,
+                                                         const std::string& artifact_type) {
+  HttpRequest request{.url = url("/v2/" + repository + "/referrers/" + subject + "?artifactType=" +
+                                 percent_encode(artifact_type)),
+                      .headers = {std::string("Accept: ") + kOciIndex},
+                      .max_body = kManifestLimit,
+                      .what = "referrers list"};
+  HttpResponse response = send(request, repository);
+  if (!is_success(response.status)) return std::nullopt;  // 404: no referrers API (docker-registry 2.8)
+  nlohmann::json index = nlohmann::json::parse(response.body, nullptr, false);
+  if (index.is_discarded() || !index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
+    throw Error("the referrers list of " + registry_ + "/" + repository + "@" + subject + " is not an image index");
+  for (const auto& entry : index["manifests"]) {
+    if (!entry.is_object() || !entry.contains("artifactType") || entry["artifactType"] != artifact_type) continue;
+    return Descriptor::from_json(entry, "a referrer of " + registry_ + "/" + repository + "@" + subject).digest;
+  }
+  return std::nullopt;
+}
+
 std::string RegistryClient::push_blob(const std::string& repository, std::string_view data) {
   std::string digest = sha256_digest(data);
   if (has_blob(repository, digest)) return digest;

@@ -51,6 +51,10 @@ class RegistryClient {
   std::filesystem::path fetch_blob(const std::string& repository, const Descriptor& blob, BlobCache& cache,
                                    size_t limit, const std::string& what);
   bool has_blob(const std::string& repository, const std::string& digest);
+  // The OCI 1.1 referrers API: the digest of a manifest of ARTIFACT_TYPE whose
+  // subject is SUBJECT; nullopt when there is none or the registry lacks the API.
+  std::optional<std::string> find_referrer(const std::string& repository, const std::string& subject,
+                                           const std::string& artifact_type);
   // Uploads DATA unless the registry has it already; returns its digest.
   std::string push_blob(const std::string& repository, std::string_view data);
   // Returns the manifest's digest.

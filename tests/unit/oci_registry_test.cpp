@@ -76,6 +76,25 @@ class FakeRegistry : public ::testing::Test {
       else if (repo == "image") res.set_content(R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"})", "application/json");
       else res.status = 404;
     });
+    server.Get(R"(/v2/t/x/referrers/(sha256:\w+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.get_header_value("Authorization") != "Bearer tok123") {
+        res.status = 401;
+        res.set_header("WWW-Authenticate", "Bearer realm=\"http://127.0.0.1:" + std::to_string(port) +
+                                               "/token\",service=\"fake\",scope=\"repository:t/x:pull\"");
+        return;
+      }
+      EXPECT_EQ(req.get_param_value("artifactType"), "application/vnd.ecli.minisign.v1");
+      if (req.matches[1] != "sha256:" + std::string(64, 'b')) {
+        res.set_content(R"({"schemaVersion":2,"manifests":[]})", "application/vnd.oci.image.index.v1+json");
+        return;
+      }
+      res.set_content(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+                      R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/x-other",)"
+                      R"("digest":"sha256:)" + std::string(64, 'c') + R"(","size":10},)"
+                      R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.ecli.minisign.v1",)"
+                      R"("digest":"sha256:)" + std::string(64, 'd') + R"(","size":10}]})",
+                      "application/vnd.oci.image.index.v1+json");
+    });
     port = server.bind_to_any_port("127.0.0.1");
     thread = std::thread([this] { server.listen_after_bind(); });
     while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -110,6 +129,17 @@ TEST_F(FakeRegistry, GetsABearerTokenWithBasicCredentials) {
   EXPECT_EQ(got->bytes, manifest);
   EXPECT_EQ(got->digest, sha256_digest(manifest));
   EXPECT_FALSE(client.get_manifest("t/missing", "1"));
+}
+
+TEST_F(FakeRegistry, FindsSignaturesThroughTheReferrersApi) {
+  RegistryClient client(registry, alice);
+  EXPECT_EQ(client.find_referrer("t/x", "sha256:" + std::string(64, 'b'), "application/vnd.ecli.minisign.v1"),
+            "sha256:" + std::string(64, 'd'));
+  EXPECT_EQ(client.find_referrer("t/x", "sha256:" + std::string(64, 'e'), "application/vnd.ecli.minisign.v1"),
+            std::nullopt);
+  // No referrers API (404): no referrer, no error.
+  EXPECT_EQ(client.find_referrer("t/y", "sha256:" + std::string(64, 'b'), "application/vnd.ecli.minisign.v1"),
+            std::nullopt);
 }
 
 TEST_F(FakeRegistry, RefusesMissingAndWrongCredentials) {

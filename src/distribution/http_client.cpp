@@ -88,8 +88,16 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     return line.size();
   }
   size_t colon = line.find(':');
-  if (colon != std::string_view::npos)
-    t->response->headers[lower(std::string(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+  if (colon == std::string_view::npos) return line.size();
+  std::string name = lower(std::string(line.substr(0, colon)));
+  std::string value = trim(line.substr(colon + 1));
+  // An announced size over the limit is refused before any of the body is read.
+  if (name == "content-length" && t->status >= 200 && t->status < 300 && t->request->method != "HEAD" &&
+      std::strtoull(value.c_str(), nullptr, 10) > t->request->max_body) {
+    t->over_limit = true;
+    return 0;
+  }
+  t->response->headers[name] = value;
   return line.size();
 }
 

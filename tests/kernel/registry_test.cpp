@@ -94,6 +94,13 @@ TEST_F(RegistryTest, PushPullRunAndCopyWithSkopeo) {
   EXPECT_NE(pulled.err.find(", unsigned\n"), std::string::npos) << pulled.err;
   EXPECT_EQ(read_text(dir / "out" / "package.json"), read_text(package));
   EXPECT_FALSE(fs::exists(dir / "out" / "package.json.minisig"));
+  // By digest: from the registry, then from the cache alone.
+  std::string by_digest = pushed.out.substr(0, pushed.out.find('\n'));
+  Result pinned = ecli({"pull", by_digest, "--insecure", "-o", (dir / "pinned").string()});
+  ASSERT_EQ(pinned.code, 0) << pinned.err;
+  EXPECT_EQ(read_text(dir / "pinned" / "package.json"), read_text(package));
+  Result cached = ecli({"pull", by_digest, "--pull", "never", "-o", (dir / "cached").string()});
+  EXPECT_EQ(cached.code, 0) << cached.err;
   if (geteuid() == 0) {
     Result ran = run(ecli_run({"--insecure", "-d", "0.2", copy}));
     EXPECT_EQ(ran.code, 0) << ran.err;
@@ -107,6 +114,9 @@ TEST_F(RegistryTest, BadReferencesAndRegistriesAreOneLine) {
   ASSERT_EQ(ecli({"push", package, ref, "--insecure"}).code, 0);
   expect_one_line_error(ecli({"pull", registry.host() + "/tools/hello:nope", "--insecure"}),
                         "ecli: no tag 'nope' in " + registry.host() + "/tools/hello\n");
+  std::string zeros = "sha256:" + std::string(64, '0');
+  expect_one_line_error(ecli({"pull", registry.host() + "/tools/hello@" + zeros, "--insecure"}),
+                        "ecli: no manifest " + zeros + " in " + registry.host() + "/tools/hello\n");
   std::string closed = "127.0.0.1:" + std::to_string(free_loopback_port());
   expect_one_line_error(ecli({"pull", closed + "/tools/hello:1", "--insecure"}),
                         "ecli: cannot reach " + closed + ": Connection refused\n");

@@ -23,6 +23,7 @@ packages=(
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
   libxml2-utils                           # tests: xmllint checks the SVG flame graphs
   libbpf-tools bpftrace hyperfine time    # peers compared in bench/, and timing
+  busybox-static                          # tests: containers (a busybox image for podman, with podman runc below)
   podman runc catatonit mmdebstrap python3-yaml libcap2-bin  # scripts/deploy-check.sh: Debian base image, build, kube play of the DaemonSet's pod (catatonit: its pause image), capsh
 )
 export DEBIAN_FRONTEND=noninteractive

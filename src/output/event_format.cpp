@@ -373,9 +373,12 @@ EventWriter::EventWriter(Format format, std::vector<StreamFormat> streams, std::
 
 void EventWriter::header(Buffer& out) const {
   if (format_ == Format::Json) return;
-  for (const auto& s : streams_) {
+  for (size_t index = 0; index < streams_.size(); index++) {
+    const StreamFormat& s = streams_[index];
+    bool containers = container_columns_of(index);
     if (format_ == Format::Csv) {
       append(out, several_ ? "stream,time" : "time");
+      if (containers) append(out, ",container_id,container_name");
       for (size_t c : s.columns) {
         out.push_back(',');
         append_csv_cell(out, s.plan.fields[c].name);
@@ -383,6 +386,9 @@ void EventWriter::header(Buffer& out) const {
     } else {
       if (several_) fmt::format_to(std::back_inserter(out), "{:<{}} ", "STREAM", stream_width_);
       append(out, "TIME    ");
+      if (containers)
+        fmt::format_to(std::back_inserter(out), " {:<{}} {:<{}}", "CONTAINER_ID", kShortIdLength, "CONTAINER_NAME",
+                       container_name_width_);
       size_t last = last_table_column(s);
       for (size_t i = 0; i < s.columns.size(); i++) {
         if (under_row(s.plan.fields[s.columns[i]])) continue;
@@ -405,6 +411,14 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
     data = padded_.data();
     size = s.plan.size;
   }
+  // Containers: looked up once per row, and only when asked for.
+  const ContainerLabel* container = nullptr;
+  bool container_cells = false;
+  if (containers_ && knows_containers(stream)) {
+    container = container_of_row(*containers_, container_keys_[stream], data, size);
+    if (!container_filter_.empty() && (!container || container->id != container_filter_)) return;
+    container_cells = container_columns_;
+  }
   switch (format_) {
     case Format::Json: {
       append(out, "{\"time\":\"");
@@ -416,6 +430,7 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
         append(out, "\":");
         append_json_string(out, s.name);
       }
+      if (container_cells) append_container_cells(out, container);
       for (size_t c : s.columns) {
         const FieldPlan& f = s.plan.fields[c];
         out.push_back(',');
@@ -433,6 +448,7 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
         out.push_back(',');
       }
       append(out, time);
+      if (container_cells) append_container_cells(out, container);
       Buffer cell;
       for (size_t c : s.columns) {
         out.push_back(',');
@@ -447,6 +463,7 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
     case Format::Table: {
       if (several_) fmt::format_to(std::back_inserter(out), "{:<{}} ", s.name, stream_width_);
       append(out, time);
+      if (container_cells) append_container_cells(out, container);
       size_t last = last_table_column(s);
       for (size_t i = 0; i < s.columns.size(); i++) {
         if (under_row(s.plan.fields[s.columns[i]])) continue;
@@ -458,6 +475,51 @@ void EventWriter::row(Buffer& out, std::string_view time, size_t stream, const u
       }
       out.push_back('\n');
       if (stacks_) append_stacks_below(out, s, data, size);
+      return;
+    }
+  }
+}
+
+void EventWriter::set_containers(ContainerSource* source, bool columns, std::string only_id) {
+  containers_ = source;
+  container_columns_ = source && columns;
+  container_filter_ = source ? std::move(only_id) : std::string();
+  container_keys_.clear();
+  for (const auto& s : streams_) container_keys_.push_back(source ? find_container_key(s.plan) : ContainerKey{});
+  if (source) container_name_width_ = std::max(source->name_width(), static_cast<int>(strlen("CONTAINER_NAME")));
+}
+
+bool EventWriter::keeps(size_t stream, const uint8_t* data, size_t size) const {
+  if (!containers_ || container_filter_.empty() || !knows_containers(stream)) return true;
+  const ContainerLabel* label = container_of_row(*containers_, container_keys_[stream], data, size);
+  return label && label->id == container_filter_;
+}
+
+// After the time: the id (12 digits in tables, as docker ps) and the name.
+// Tables and CSV say "-" for the host and for what cannot be known; JSON says
+// "" for the host and null for unknown.
+void EventWriter::append_container_cells(Buffer& out, const ContainerLabel* label) const {
+  switch (format_) {
+    case Format::Json:
+      if (!label) {
+        append(out, ",\"container_id\":null,\"container_name\":null");
+        return;
+      }
+      append(out, ",\"container_id\":");
+      append_json_string(out, label->id);
+      append(out, ",\"container_name\":");
+      append_json_string(out, label->name);
+      return;
+    case Format::Csv:
+      out.push_back(',');
+      append_csv_cell(out, label && !label->id.empty() ? std::string_view(label->id) : "-");
+      out.push_back(',');
+      append_csv_cell(out, label && !label->name.empty() ? std::string_view(label->name) : "-");
+      return;
+    case Format::Table: {
+      std::string_view id = label && !label->id.empty() ? std::string_view(label->id).substr(0, kShortIdLength) : "-";
+      std::string_view name = label && !label->name.empty() ? std::string_view(label->name) : "-";
+      fmt::format_to(std::back_inserter(out), " {:<{}} {:<{}}", id, kShortIdLength, name, container_name_width_);
       return;
     }
   }

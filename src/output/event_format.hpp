@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "btf/render_plan.hpp"
+#include "output/container_columns.hpp"
 
 namespace ecli::output {
 
@@ -59,12 +60,23 @@ class EventWriter {
   // One row. `time` is "HH:MM:SS". An event shorter than the type is padded
   // with zeros (the caller reports that once). A field that cannot be decoded
   // prints a placeholder; the rest of the row is printed as usual.
+  // With a container filter, a row of another container prints nothing.
   void row(Buffer& out, std::string_view time, size_t stream, const uint8_t* data, size_t size) const;
   const std::vector<StreamFormat>& streams() const { return streams_; }
   // Resolves the stack fields of the rows (issue 10): tables print them under
   // the row, one frame per line; JSON as arrays of frames; CSV as one cell.
   // Without a source they print as the numbers they are.
   void set_stack_source(StackSource* source) { stacks_ = source; }
+  // Containers (issue 11): with `columns`, rows whose struct says the process
+  // or cgroup get container_id and container_name after the time; with
+  // `only_id`, rows of other containers are dropped. Streams that say neither
+  // are printed as before (unfiltered).
+  void set_containers(ContainerSource* source, bool columns, std::string only_id);
+  // Whether the stream's rows can be matched to containers.
+  bool knows_containers(size_t stream) const { return stream < container_keys_.size() && container_keys_[stream].any(); }
+  bool filters_containers() const { return containers_ && !container_filter_.empty(); }
+  // False for a row that the container filter drops.
+  bool keeps(size_t stream, const uint8_t* data, size_t size) const;
 
  private:
   Format format_;
@@ -78,6 +90,13 @@ class EventWriter {
   bool under_row(const btf::FieldPlan& f) const;
   size_t last_table_column(const StreamFormat& s) const;
   void append_stacks_below(Buffer& out, const StreamFormat& s, const uint8_t* data, size_t size) const;
+  ContainerSource* containers_ = nullptr;
+  bool container_columns_ = false;
+  std::string container_filter_;
+  std::vector<ContainerKey> container_keys_;  // per stream
+  int container_name_width_ = 16;
+  bool container_columns_of(size_t stream) const { return container_columns_ && knows_containers(stream); }
+  void append_container_cells(Buffer& out, const ContainerLabel* label) const;
 };
 
 }  // namespace ecli::output

@@ -212,6 +212,10 @@ void SnapshotWriter::set_stacks(StackSource* source, FoldedStacks* folded) {
   if (folded_) folder_ = std::make_unique<StackFolder>(plan, count);
 }
 
+void SnapshotWriter::set_containers(ContainerSource* source, bool columns, const std::string& only_id) {
+  if (table_) table_->set_containers(source, columns, only_id);
+}
+
 void SnapshotWriter::write(Buffer& out, std::string_view time, std::vector<SnapshotEntry>& entries) {
   if (folder_) {  // --folded, --flamegraph: every entry counts, nothing is printed here
     for (const auto& e : entries) {
@@ -297,6 +301,12 @@ void SnapshotWriter::write_histograms(Buffer& out, std::string_view time,
 
 void SnapshotWriter::write_table(Buffer& out, std::string_view time, std::vector<SnapshotEntry>& entries) {
   const auto& plan = table_->streams()[0].plan;
+  // --container: other containers' rows go before sorting and --top.
+  if (table_->filters_containers()) std::erase_if(entries, [&](const SnapshotEntry& e) {
+    std::memcpy(row_.data(), e.key, key_.size);
+    std::memcpy(row_.data() + value_offset_, e.value, value_.size);
+    return !table_->keeps(0, row_.data(), row_.size());
+  });
   if (!sort_by_.empty()) {
     const FieldPlan* field = nullptr;
     for (auto& f : plan.fields)

@@ -42,6 +42,11 @@ class SnapshotWriter {
   // Tables whose key or value holds stacks (issue 10): printed under each row
   // through `source`; with `folded`, added up there instead of printed.
   void set_stacks(StackSource* source, FoldedStacks* folded);
+  // --containers / --container (issue 11): table rows whose key or value says
+  // the process or cgroup get container columns, or are dropped when they
+  // belong to another container. Histograms are left as they are.
+  void set_containers(ContainerSource* source, bool columns, const std::string& only_id);
+  bool knows_containers() const { return table_ && table_->knows_containers(0); }
   bool has_stacks() const { return table_ && has_stack_fields(table_->streams()[0].plan); }
 
  private:

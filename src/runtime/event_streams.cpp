@@ -268,6 +268,7 @@ void EventStreams::on_event(size_t stream, const void* data, size_t size) {
   size_t before = out_.size();
   try {
     if (folders_[stream]) {
+      if (!writer_->keeps(stream, static_cast<const uint8_t*>(data), size)) return;  // --container
       folders_[stream]->add(*folded_, *stacks_, static_cast<const uint8_t*>(data), size);
       return;
     }
@@ -347,6 +348,23 @@ bool EventStreams::flush(bool force) {
   bool ok = write_stdout(std::string_view(out_.data(), out_.size()));
   out_.clear();
   return ok;
+}
+
+void EventStreams::set_containers(output::ContainerSource* source, bool columns, const std::string& only_id) {
+  if (writer_) writer_->set_containers(source, columns, only_id);
+}
+
+std::vector<std::string> EventStreams::streams_without_containers() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; writer_ && i < streams_.size(); i++)
+    if (streams_[i].decodable && !writer_->knows_containers(i)) names.push_back(streams_[i].map_name);
+  return names;
+}
+
+bool EventStreams::any_stream_with_containers() const {
+  for (size_t i = 0; writer_ && i < streams_.size(); i++)
+    if (streams_[i].decodable && writer_->knows_containers(i)) return true;
+  return false;
 }
 
 void EventStreams::report_totals() const {

@@ -67,6 +67,11 @@ class EventStreams {
   int next_timeout_ms() const;
   // Writes buffered rows out: at once on a terminal, else in batches no older than 30 ms.
   bool flush(bool force);
+  // --containers / --container (issue 11): see output::EventWriter::set_containers.
+  void set_containers(output::ContainerSource* source, bool columns, const std::string& only_id);
+  // The printed streams whose events say no pid or cgroup id (no container columns, not filtered).
+  std::vector<std::string> streams_without_containers() const;
+  bool any_stream_with_containers() const;
   // The stderr summary of lost events, at exit.
   void report_totals() const;
   // Events seen and lost so far, per stream (--metrics).

@@ -11,6 +11,8 @@
 
 #include "runtime/attach.hpp"
 #include "runtime/child_command.hpp"
+#include "runtime/container_filter.hpp"
+#include "containers/directory.hpp"
 #include "runtime/event_streams.hpp"
 #include "runtime/libbpf_log.hpp"
 #include "runtime/loader.hpp"
@@ -80,6 +82,22 @@ class FlameGraphFile {
   int fd_ = -1;
 };
 
+// --container without the program's own cgroup filter: rows are matched by
+// their pid or cgroup id. Nothing to match them by is an error before
+// anything is attached; a stream or table without them is printed unfiltered.
+void check_user_space_container_filter(const EventStreams& events, const Sampler& sampler, const std::string& name) {
+  if (!events.any_stream_with_containers() && !sampler.any_map_with_containers())
+    throw Error(fmt::format("--container {}: this program cannot be limited to a container: it has no cgroup filter "
+                            "(a filter_cg global and a cgroup array map) and its events and tables carry no pid or "
+                            "cgroup id",
+                            name));
+  std::vector<std::string> blind = events.streams_without_containers();
+  for (auto& map : sampler.maps_without_containers()) blind.push_back(map);
+  for (const auto& map : blind)
+    warn(fmt::format("--container {}: the rows of '{}' carry no pid or cgroup id; they are shown for every container",
+                     name, map));
+}
+
 }  // namespace
 
 int run(const RunOptions& options) {
@@ -101,6 +119,13 @@ int run(const RunOptions& options) {
   }
 
   FlameGraphFile flamegraph(options.output.flamegraph);
+  // --container: resolved before anything is loaded, so that a wrong name fails at once.
+  std::unique_ptr<containers::ContainerDirectory> container_directory;
+  std::optional<containers::FoundContainer> only_container;
+  if (options.containers || !options.container.empty())
+    container_directory = std::make_unique<containers::ContainerDirectory>();
+  if (!options.container.empty()) only_container = container_directory->find(options.container);
+  std::optional<KernelCgroupFilter> kernel_cgroup_filter;
   Target target = load_target(options.target, options.verbose, options.source);
   ProgramChoice choice(options.strict);
   MapSizing sizing(options.max_entries);
@@ -143,9 +168,14 @@ int run(const RunOptions& options) {
         return 0;
       }
       apply_pid_option(user_probes.pid, object->get(), object->globals(), *settings);
+      if (only_container) {
+        kernel_cgroup_filter = find_kernel_cgroup_filter(object->get(), object->globals());
+        if (kernel_cgroup_filter) settings->push_back(enable_setting(*kernel_cgroup_filter));
+      }
     }
     object->apply(*settings);
     object->load();
+    if (kernel_cgroup_filter) fill_cgroup_filter(object->get(), *kernel_cgroup_filter, only_container->cgroup_dir);
 
     // Streams and the trace instance exist before anything is attached, so no event is lost.
     formats = field_formats_of(target.package.meta, options.output.formats);
@@ -161,6 +191,13 @@ int run(const RunOptions& options) {
                       options.clear, options.per_cpu, &formats, stacks.get(), folding ? &folded : nullptr,
                       metrics != nullptr});
     if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
+    if (container_directory) {
+      // --container implies the columns; the kernel's filter needs no second one here.
+      std::string only_id = only_container && !kernel_cgroup_filter ? only_container->id : std::string();
+      events_owner->set_containers(container_directory.get(), true, only_id);
+      sampler_owner->set_containers(container_directory.get(), true, only_id);
+      if (!only_id.empty()) check_user_space_container_filter(*events_owner, *sampler_owner, options.container);
+    }
 
     report.clear();
     if (attachments.attach_all(*object, target.package.meta, options.net, &choice, report)) break;
@@ -182,6 +219,13 @@ int run(const RunOptions& options) {
     for (const auto& line : object->sizing_report()) std::cerr << "ecli: " << line << "\n";
   for (const auto& line : report) std::cerr << "ecli: " << line << "\n";
   if (attachments.size() == 0) std::cerr << "ecli: warning: no program was attached\n";
+  if (only_container)
+    std::cerr << fmt::format("ecli: --container {}: {} {} ({}), {}\n", options.container,
+                             containers::runtime_name(only_container->runtime),
+                             only_container->id.substr(0, output::kShortIdLength),
+                             only_container->name.empty() ? "no name" : only_container->name,
+                             kernel_cgroup_filter ? "filtered in the kernel through " + kernel_cgroup_filter->flag.name
+                                                  : std::string("filtered by the rows' pid or cgroup id"));
   std::cerr << "ecli: running" << (options.duration > 0 ? fmt::format(" for {:g} s", options.duration) : "")
             << "; press Ctrl-C to stop" << std::endl;
   if (child) {

@@ -28,6 +28,8 @@ struct RunOptions {
   bool clear = false;       // --clear: empty printed results after each interval
   bool per_cpu = false;     // --per-cpu: per-CPU maps by CPU, not summed
   std::string metrics;      // --metrics [ADDR:]PORT: serve /metrics (empty: no server)
+  bool containers = false;  // --containers: container id and name on rows that say a pid or cgroup id
+  std::string container;    // --container NAME|ID: only this container's events and rows
   bool strict = false;      // every program must load and attach (no alternatives, no skipping)
   std::vector<std::string> max_entries;  // "MAP=N" overrides
   TargetOptions source;     // --verify-key, --pull, --insecure, credentials

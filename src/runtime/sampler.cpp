@@ -475,4 +475,22 @@ bool Sampler::snapshot(Sampled& s, bool final) {
   return ok;
 }
 
+void Sampler::set_containers(output::ContainerSource* source, bool columns, const std::string& only_id) {
+  for (auto& s : maps_)
+    if (s.writer) s.writer->set_containers(source, columns, only_id);
+}
+
+std::vector<std::string> Sampler::maps_without_containers() const {
+  std::vector<std::string> names;
+  for (const auto& s : maps_)
+    if (s.writer && !s.writer->knows_containers()) names.push_back(s.name);
+  return names;
+}
+
+bool Sampler::any_map_with_containers() const {
+  for (const auto& s : maps_)
+    if (s.writer && s.writer->knows_containers()) return true;
+  return false;
+}
+
 }  // namespace ecli::runtime

@@ -47,6 +47,11 @@ class Sampler {
   bool tick();
   // One last snapshot of every map.
   bool snapshot_all();
+  // --containers / --container (issue 11): table rows that say a pid or cgroup id.
+  void set_containers(output::ContainerSource* source, bool columns, const std::string& only_id);
+  // Printed maps whose rows say no pid or cgroup id (histograms included).
+  std::vector<std::string> maps_without_containers() const;
+  bool any_map_with_containers() const;
   // --metrics: every map read now (never emptied by this) as Prometheus text.
   void append_metrics(output::Buffer& out);
 

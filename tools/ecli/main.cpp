@@ -57,6 +57,12 @@ int main(int argc, char** argv) {
   run->add_option("--metrics", options.metrics,
                   "Serve the results, sampled maps and event counts as Prometheus metrics on /metrics")
       ->type_name("[ADDR:]PORT");
+  run->add_flag("--containers", options.containers,
+                "Add the container's id and name to every event and table row that carries a pid or cgroup id");
+  run->add_option("--container", options.container,
+                  "Only this container (name, id or id prefix): in the kernel when the program has a cgroup filter "
+                  "(filter_cg), else by the rows' pid or cgroup id; implies --containers")
+      ->type_name("NAME|ID");
   run->add_flag("--clear", options.clear, "Empty each printed result after each --interval print");
   run->add_flag("--per-cpu", options.per_cpu, "Print per-CPU maps with a row per CPU instead of their sum");
   run->add_flag("--strict", options.strict,

@@ -42,6 +42,8 @@ using BodySink = std::function<void(std::string_view)>;
 // body exceeds max_body. HTTP error statuses are returned, not thrown.
 HttpResponse http_request(const HttpRequest& request, const BodySink& sink = nullptr);
 
+// A size as limits are stated: "4 MiB", "64 KiB", "100 bytes".
+std::string size_text(size_t bytes);
 // "host:port" of a URL, for messages.
 std::string url_authority(const std::string& url);
 // True for localhost, 127.0.0.0/8 and [::1] (a URL's or authority's host).

@@ -97,7 +97,7 @@ std::optional<std::string> fetch_signature(RegistryClient& client, const Referen
   Descriptor layer = Descriptor::from_json(j["layers"][0], "the layer of " + name);
   if (layer.media_type != kSignatureLayerType)
     throw Error(name + ": its layer is " + layer.media_type + ", not " + kSignatureLayerType);
-  if (!cache.has(layer.digest)) client.fetch_blob(ref.repository, layer, cache, 64 << 10, "signature");
+  if (!cache.has(layer.digest)) client.fetch_blob(ref.repository, layer, cache, kSignatureLimit, "signature");
   cache.put(manifest->bytes);
   cache.set_ref("oci-signature:" + ref.name() + "@" + manifest_digest, layer.digest);
   return cache.read(layer.digest);
@@ -203,12 +203,9 @@ RemotePackage pull_package(const Reference& ref, const RemoteOptions& options, B
     std::optional<Manifest> manifest = client.get_manifest(ref.repository, ref.manifest_reference());
     if (!manifest) throw Error(describe_missing_tag(ref));
     Descriptor layer = package_layer(manifest->json, ref.str());
-    if (layer.size > (64u << 20))
-      throw Error("the package of " + ref.str() + " (" + std::to_string(layer.size) +
-                  " bytes) is larger than the limit of 64 MiB");
-    if (!cache.has(layer.digest)) {
+    if (!cache.has(layer.digest)) {  // fetch_blob refuses a layer over the limit by its descriptor's size
       if (options.verbose) std::cerr << "ecli: pulling " << ref.str() << " (" << layer.digest << ")\n";
-      client.fetch_blob(ref.repository, layer, cache, 64u << 20, "package");
+      client.fetch_blob(ref.repository, layer, cache, kPackageLimit, "package");
     }
     cache.put(manifest->bytes, manifest->digest, "the manifest of " + ref.str());
     if (ref.digest.empty()) cache.set_ref(ref_key, manifest->digest);

@@ -191,7 +191,7 @@ std::filesystem::path RegistryClient::fetch_blob(const std::string& repository, 
   std::string name = registry_ + "/" + repository + "@" + blob.digest;
   if (blob.size > limit)
     throw Error("the " + what + " of " + registry_ + "/" + repository + " (" + std::to_string(blob.size) +
-                " bytes) is larger than the limit of " + std::to_string(limit >> 20) + " MiB");
+                " bytes) is larger than the limit of " + size_text(limit));
   BlobCache::Writer writer(cache, blob.digest, blob.size, "the " + what + " " + name);
   HttpRequest request{.url = url("/v2/" + repository + "/blobs/" + blob.digest), .max_body = limit, .what = what};
   HttpResponse response = send(request, repository, [&](std::string_view data) { writer.write(data); });

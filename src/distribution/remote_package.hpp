@@ -9,6 +9,9 @@
 
 namespace ecli::distribution {
 
+constexpr size_t kPackageLimit = 64 << 20;    // package.json or .bpf.o
+constexpr size_t kSignatureLimit = 64 << 10;  // a .minisig is ~300 bytes
+
 // As podman's --pull: always ask the network; only when missing from the
 // cache (the default); never (offline: the cache or an error).
 enum class PullPolicy { Always, Missing, Never };

@@ -10,9 +10,6 @@
 
 namespace ecli::distribution {
 
-constexpr size_t kPackageLimit = 64 << 20;   // package.json or .bpf.o
-constexpr size_t kSignatureLimit = 64 << 10;  // a .minisig is ~300 bytes
-
 RemotePackage fetch_url(const std::string& url, const RemoteOptions& options, BlobCache& cache);
 
 }  // namespace ecli::distribution

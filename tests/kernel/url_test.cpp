@@ -80,7 +80,8 @@ TEST_F(UrlTest, RefusesBadDownloadsInOneLine) {
   expect_only_verified_blobs();
 }
 
-// TLS verification is always on: a self-signed certificate is refused.
+// TLS verification is always on: a self-signed certificate is refused unless
+// it is trusted through SSL_CERT_FILE.
 TEST_F(UrlTest, RefusesUntrustedCertificates) {
   std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
   Result made = run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -93,6 +94,10 @@ TEST_F(UrlTest, RefusesUntrustedCertificates) {
   expect_one_line_error(run(ecli_run({url})), "TLS connection to " + url.substr(8, url.find('/', 8) - 8) + " failed:");
   expect_one_line_error(run(ecli_run({"--insecure", url})), "certificate");  // --insecure never disables TLS checks
   expect_only_verified_blobs();
+  // Trusted through SSL_CERT_FILE (a private CA), the same server is fine.
+  Result pulled = run({"env", "SSL_CERT_FILE=" + cert, ecli_bin(), "pull", url, "-o", (dir / "out").string()});
+  EXPECT_EQ(pulled.code, 0) << pulled.err;
+  EXPECT_EQ(read_text(dir / "out" / "package.json"), read_text(dir / "www" / "package.json"));
 }
 
 TEST_F(UrlTest, RunsVerifiedPackagesAndOfflineAfterwards) {

@@ -27,9 +27,11 @@ std::string trimmed(std::string s) {
 
 bool podman_usable() { return run({"podman", "--version"}, 20s).code == 0; }
 
-// The image, imported once per test run from a tar of /bin/busybox and its links.
+// The image, imported from a tar of /bin/busybox and its links when podman does
+// not have it yet (once per machine; importing again would leave untagged copies).
 const std::string& busybox_image() {
   static std::string error = [] {
+    if (run({"podman", "image", "exists", kImage}, 30s).code == 0) return std::string();
     TempDir dir;
     fs::path rootfs = dir / "rootfs";
     fs::create_directories(rootfs / "bin");
@@ -181,6 +183,22 @@ TEST(Containers, ContainerFiltersByPidWithoutACgroupFilter) {
   EXPECT_EQ(blind.code, 1);
   EXPECT_NE(blind.err.find("cannot be limited to a container"), std::string::npos) << blind.err;
   EXPECT_EQ(blind.err.find("attached"), std::string::npos) << blind.err;
+}
+
+TEST(Containers, ContainerFiltersTableRowsByTheirPid) {
+  REQUIRE_PODMAN();
+  Container box;
+  ASSERT_EQ(box.error(), "");
+  // syscount: a table keyed by process, printed every second.
+  Result r = run(ecli_run({"-j", "--container", box.name(), "-d", "1.5", example_package("syscount")}), 30s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  bool shell = false;
+  for (const auto& row : rows_of(r.out, "syscalls")) {
+    EXPECT_EQ(row["container_id"], box.id()) << row.dump();
+    EXPECT_EQ(row["container_name"], box.name()) << row.dump();
+    shell |= row["pid"] == box.pid();
+  }
+  EXPECT_TRUE(shell) << r.out.substr(0, 2000);
 }
 
 TEST(Containers, NoSuchContainerIsOneLineBeforeAnythingLoads) {

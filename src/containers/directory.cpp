@@ -174,6 +174,10 @@ FoundContainer ContainerDirectory::find(const std::string& wanted) {
   }
   const ContainerRecord& r = *matches.front();
   auto where = running.find(r.id);
+  if (where == running.end() && paths_.cgroup_root.empty())
+    throw Error(fmt::format("container '{}': no cgroup v2 hierarchy is mounted (at /sys/fs/cgroup or "
+                            "/sys/fs/cgroup/unified), so its cgroup cannot be found",
+                            wanted));
   if (where == running.end())
     throw Error(fmt::format("container '{}' ({}, {}) is not running", r.name.empty() ? wanted : r.name,
                             r.id.substr(0, output::kShortIdLength), runtime_name(r.runtime)));

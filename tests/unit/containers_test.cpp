@@ -21,6 +21,8 @@
 #include "containers/runtime_state.hpp"
 #include "output/container_columns.hpp"
 #include "output/event_format.hpp"
+#include "output/snapshot.hpp"
+#include "package/sample_spec.hpp"
 #include "util/error.hpp"
 
 namespace ecli::containers {
@@ -300,7 +302,7 @@ class FakeSource : public ContainerSource {
   int pid_lookups = 0, cgroup_lookups = 0;
   const ContainerLabel* of_pid(uint32_t pid) override {
     pid_lookups++;
-    return pid == 100 ? &web : pid == 200 ? &host : nullptr;
+    return pid == 100 || pid == 101 ? &web : pid == 200 ? &host : nullptr;
   }
   const ContainerLabel* of_cgroup(uint64_t id) override {
     cgroup_lookups++;
@@ -385,6 +387,32 @@ TEST(ContainerColumns, FilterDropsOtherContainersRows) {
   EXPECT_TRUE(writer.keeps(0, reinterpret_cast<const uint8_t*>(&web), sizeof web));
   EXPECT_FALSE(writer.keeps(0, reinterpret_cast<const uint8_t*>(&other), sizeof other));
   EXPECT_EQ(rows(writer, {web, other, {999, 0, 0, "gone"}}), "time,pid,other,comm\n12:00:00,100,0,sh\n");
+}
+
+// A table keyed by process: the filter goes before --top, so the top rows are the container's.
+TEST(ContainerColumns, TableRowsAreFilteredBeforeTheTop) {
+  std::unique_ptr<struct btf, decltype(&btf__free)> b(btf__new_empty(), btf__free);
+  int s32 = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+  int u64 = btf__add_int(b.get(), "unsigned long long", 8, 0);
+  int key = btf__add_struct(b.get(), "process", 4);
+  btf__add_field(b.get(), "pid", s32, 0, 0);
+  int value = btf__add_struct(b.get(), "counts", 8);
+  btf__add_field(b.get(), "calls", u64, 0, 0);
+  FakeSource source;
+  SnapshotWriter writer("syscalls",
+                        package::parse_sample_spec(nlohmann::json::parse(R"({"type": "default_kv", "sort_by": "calls", "limit": 1})")),
+                        btf::build_render_plan(b.get(), key), btf::build_render_plan(b.get(), value), Format::Csv);
+  writer.set_containers(&source, true, source.web.id);
+  EXPECT_TRUE(writer.knows_containers());
+  int32_t pids[] = {200, 100, 101};
+  uint64_t calls[] = {50, 5, 20};
+  std::vector<SnapshotEntry> entries;
+  for (int i = 0; i < 3; i++)
+    entries.push_back({reinterpret_cast<const uint8_t*>(&pids[i]), reinterpret_cast<const uint8_t*>(&calls[i])});
+  Buffer out;
+  writer.write(out, "10:00:00", entries);
+  EXPECT_EQ(std::string(out.data(), out.size()),
+            "time,container_id,container_name,pid,calls\n10:00:00," + source.web.id + ",web,101,20\n");
 }
 
 TEST(ContainerColumns, NothingIsLookedUpWithoutContainers) {

@@ -197,6 +197,10 @@ int run(const RunOptions& options) {
       events_owner->set_containers(container_directory.get(), true, only_id);
       sampler_owner->set_containers(container_directory.get(), true, only_id);
       if (!only_id.empty()) check_user_space_container_filter(*events_owner, *sampler_owner, options.container);
+      else if (!only_container)
+        for (const auto& map : events_owner->streams_without_containers())
+          warn(fmt::format("--containers: the events of '{}' carry no pid or cgroup id; they get no container columns",
+                           map));
     }
 
     report.clear();

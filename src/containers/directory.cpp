@@ -153,6 +153,10 @@ FoundContainer ContainerDirectory::find(const std::string& wanted) {
   std::vector<const ContainerRecord*> matches;
   for (const auto& r : records)
     if (!wanted.empty() && (r.name == wanted || r.id == wanted)) matches.push_back(&r);
+  // Kubernetes names are "pod/container": the container's name alone names it too.
+  if (matches.empty())
+    for (const auto& r : records)
+      if (!wanted.empty() && r.name.ends_with("/" + wanted)) matches.push_back(&r);
   if (matches.empty() && is_container_id(std::string(64 - std::min<size_t>(wanted.size(), 64), '0') + wanted))
     for (const auto& r : records)
       if (r.id.starts_with(wanted)) matches.push_back(&r);

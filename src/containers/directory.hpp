@@ -44,7 +44,8 @@ class ContainerDirectory : public output::ContainerSource {
   const output::ContainerLabel* of_cgroup(uint64_t cgroup_id) override;
   int name_width() const override;
 
-  // A running container by name, full id or id prefix (as docker takes them).
+  // A running container by name, full id or id prefix (as docker takes them);
+  // a Kubernetes container also by its name without the pod's.
   // Throws ecli::Error when there is none ("no container 'x' (podman, docker,
   // CRI-O, containerd looked at)"), when a prefix names several, or when the
   // container is not running.

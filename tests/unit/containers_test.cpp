@@ -262,6 +262,12 @@ TEST(ContainerDirectory, RefusesUnknownAmbiguousAndStopped) {
     EXPECT_NE(std::string(e.what()).find("is not running"), std::string::npos) << e.what();
   }
   try {
+    dir.find("nginx");  // a Kubernetes container by its name alone (its pod: web-1)
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "container 'web-1/nginx' (c0de00000000, containerd) is not running");
+  }
+  try {
     dir.find("c");  // kContainerd and kCrio, neither running: both named
     FAIL() << "no error";
   } catch (const Error& e) {

@@ -17,6 +17,8 @@ def main() -> int:
     parser.add_argument("--name", default="ecli-check", help="name of the Pod")
     parser.add_argument("--image", required=True, help="image of the ecli container")
     parser.add_argument("--tool", required=True, help="replaces the placeholder registry reference in args")
+    parser.add_argument("--insecure", action="store_true",
+                        help="add ecli's --insecure before the tool (a plain-HTTP registry on loopback)")
     parser.add_argument("--host-network", action="store_true",
                         help="the node's network, without port mappings (where podman's bridge networking fails)")
     args = parser.parse_args()
@@ -39,6 +41,8 @@ def main() -> int:
         return 1
     ecli["image"] = args.image
     ecli["args"][placeholders[0]] = args.tool
+    if args.insecure:
+        ecli["args"].insert(placeholders[0], "--insecure")
     if args.host_network:
         # podman maps containerPorts only on bridge networks; with the host's
         # network ecli's port is the node's, and probes name it by number.

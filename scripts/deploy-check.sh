@@ -2,16 +2,17 @@
 # Checks deploy/ without a Kubernetes cluster: builds the image of
 # deploy/Containerfile with podman, runs the pod template of
 # deploy/daemonset.yaml with `podman kube play`, and shows that its mounts,
-# capabilities and command work: ecli in the pod loads opensnoop, sees an
-# open() made on the host, and answers on http://127.0.0.1:9464/metrics.
+# capabilities and command work: ecli in the pod pulls opensnoop from a
+# registry on loopback (Debian's docker-registry), loads it, sees an open()
+# made on the host, and answers on http://127.0.0.1:9464/metrics.
 # Then `podman kube down`, and nothing of ecli's is left in the kernel.
 #
 #   scripts/deploy-check.sh            # uses build/ (scripts/setup.sh)
 #   BUILD_DIR=build-x scripts/deploy-check.sh
 #   DAEMONSET=my-daemonset.yaml scripts/deploy-check.sh   # an edited manifest
 #
-# Exit 77 (skipped) when podman, runc, catatonit, mmdebstrap (or debootstrap)
-# or python3-yaml is missing. The Debian base image is made once (about
+# Exit 77 (skipped) when podman, runc, catatonit, mmdebstrap (or debootstrap),
+# docker-registry or python3-yaml is missing. The Debian base image is made once (about
 # 2 minutes with mmdebstrap) and kept as localhost/ecli-deploy-base:bookworm;
 # ECLI_DEPLOY_NEW_BASE=1 makes it again.
 set -euo pipefail
@@ -20,7 +21,6 @@ build_dir=$(realpath -m "${BUILD_DIR:-$repo/build}")
 daemonset=$(realpath -m "${DAEMONSET:-$repo/deploy/daemonset.yaml}")
 base_image=localhost/ecli-deploy-base:bookworm
 image=localhost/ecli-deploy:check
-tool_image=localhost/ecli-deploy:check-opensnoop
 pod=ecli-deploy-check
 port=9464
 
@@ -31,7 +31,7 @@ now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 [[ $(id -u) == 0 ]] || skip "needs root (BPF and podman's runc)"
-for tool in podman runc catatonit python3 curl bpftool capsh; do
+for tool in podman runc catatonit docker-registry python3 curl bpftool capsh; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/setup.sh installs it)"
 done
 command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null ||
@@ -56,9 +56,13 @@ EOF
 export CONTAINERS_CONF=$work/containers.conf
 podman_build=(podman build --runtime runc --network host --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
 
+registry_pid=""
 cleanup() {
   if [[ -f $work/pod.yaml ]]; then podman kube down "$work/pod.yaml" >/dev/null 2>&1 || true; fi
-  podman rmi -f "$tool_image" >/dev/null 2>&1 || true
+  if [[ -n $registry_pid ]]; then
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -88,17 +92,29 @@ start=$(now)
   { tail -30 "$work/build.log" >&2; fail "podman build of deploy/Containerfile failed"; }
 say "image $image built in $(took "$start") ($(podman image inspect -f '{{.Size}}' "$image" | numfmt --to=si)B)"
 
-# 3. The tool: opensnoop, compiled here and baked into a layer on top, as a
-#    stand-in for the registry reference of the manifest.
+# 3. The tool: opensnoop, compiled here and pushed with `ecli push` to a
+#    registry on loopback, which the pod reaches on the host's network.
 ECLI_CACHE_DIR=${ECLI_CACHE_DIR:-$work/cache} "$build_dir/ecc" -q -o "$work/tool" "$repo/examples/opensnoop/opensnoop.bpf.c" ||
   fail "ecc could not compile examples/opensnoop"
-printf 'FROM %s\nCOPY package.json /usr/share/ecli/opensnoop.json\n' "$image" >"$work/tool/Containerfile"
-"${podman_build[@]}" -t "$tool_image" "$work/tool" >>"$work/build.log" 2>&1 || fail "podman build of the tool layer failed"
+registry_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+  "$work/registry" "$registry_port" >"$work/registry.yml"
+# docker-registry reads REGISTRY_* variables as its configuration.
+env -u REGISTRY_AUTH_FILE docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$registry_port/v2/" >/dev/null && break
+  sleep 0.1
+done
+tool=127.0.0.1:$registry_port/ecli/opensnoop:1
+ECLI_CACHE_DIR=$work/push-cache "$build_dir/ecli" push --insecure "$work/tool/package.json" "$tool" >"$work/push.log" 2>&1 ||
+  { cat "$work/push.log" "$work/registry.log" >&2; fail "ecli push to the loopback registry failed"; }
+say "opensnoop pushed to $tool"
 
 # 4. The DaemonSet's pod template as a Pod (podman 4.3 plays no DaemonSets),
 #    on the host's network (podman's bridge networking fails here).
 python3 "$repo/deploy/pod-from-daemonset.py" "$daemonset" --name "$pod" \
-  --image "$tool_image" --tool /usr/share/ecli/opensnoop.json --host-network >"$work/pod.yaml"
+  --image "$image" --tool "$tool" --insecure --host-network >"$work/pod.yaml"
 # podman 4.3 ignores hostPID in a pod spec: give it through containers.conf.
 if python3 -c 'import sys, yaml; sys.exit(not yaml.safe_load(open(sys.argv[1]))["spec"].get("hostPID"))' "$work/pod.yaml"; then
   sed -i 's/^\[containers\]$/&\npidns = "host"/' "$CONTAINERS_CONF"
@@ -121,7 +137,7 @@ done
 say "pod running and /metrics answering $(took "$start") after kube play"
 
 pid=$(podman inspect -f '{{.State.Pid}}' "$container")
-[[ $(tr '\0' ' ' </proc/"$pid"/cmdline) == "/usr/local/bin/ecli run --metrics :$port /usr/share/ecli/opensnoop.json " ]] ||
+[[ $(tr '\0' ' ' </proc/"$pid"/cmdline) == "/usr/local/bin/ecli run --metrics :$port --insecure $tool " ]] ||
   fail "the pod runs '$(tr '\0' ' ' </proc/"$pid"/cmdline)', not the manifest's command"
 
 # Capabilities: exactly the manifest's, no new privileges, read-only root.
@@ -134,7 +150,9 @@ print(",".join(sorted("cap_" + c.lower() for c in ecli["securityContext"]["capab
 grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$pid"/status || fail "no_new_privs is not set (allowPrivilegeEscalation: false)"
 if podman exec "$container" touch /deploy-check 2>/dev/null; then fail "the root file system is writable"; fi
 podman exec "$container" touch /var/cache/ecli/probe /tmp/probe || fail "the cache and /tmp volumes are not writable"
-say "ecli (pid $pid) runs with $caps, no_new_privs, a read-only root"
+blobs=$(podman exec "$container" find /var/cache/ecli -path '*/blobs/sha256/*' -type f | wc -l)
+[[ $blobs -gt 0 ]] || fail "ecli pulled nothing into its cache volume /var/cache/ecli"
+say "ecli (pid $pid) runs with $caps, no_new_privs, a read-only root; pulled $blobs blobs into /var/cache/ecli"
 
 # hostPID, and the host mounts where the manifest puts them.
 [[ $(readlink /proc/"$pid"/ns/pid) == "$(readlink /proc/$$/ns/pid)" ]] || fail "the pod does not share the host's pid namespace ($(readlink /proc/"$pid"/ns/pid), not $(readlink /proc/$$/ns/pid))"

@@ -38,6 +38,7 @@ class RegistryTest : public ::testing::Test {
   void SetUp() override {
     for (const char* tool : {"/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/htpasswd"})
       if (access(tool, X_OK) != 0) GTEST_SKIP() << tool << " is not installed (scripts/setup.sh)";
+    std::string hello = read_text(example_package("hello"));  // compiled with the shared cache (vmlinux.h, PCH)
     if (const char* old = std::getenv("ECLI_CACHE_DIR")) old_cache = old;
     if (const char* old = std::getenv("HOME")) old_home = old;
     setenv("ECLI_CACHE_DIR", cache().c_str(), 1);
@@ -46,7 +47,7 @@ class RegistryTest : public ::testing::Test {
     unsetenv("XDG_RUNTIME_DIR");
     unsetenv("DOCKER_CONFIG");
     package = (dir / "package.json").string();
-    write_text(package, read_text(example_package("hello")));
+    write_text(package, hello);
   }
   void TearDown() override {
     setenv("ECLI_CACHE_DIR", old_cache.c_str(), 1);

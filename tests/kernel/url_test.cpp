@@ -25,10 +25,10 @@ class UrlTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (access(kMinisign, X_OK) != 0) GTEST_SKIP() << "minisign is not installed (scripts/setup.sh)";
+    std::string package = read_text(example_package("hello"));  // compiled with the shared cache
     if (const char* old = std::getenv("ECLI_CACHE_DIR")) old_cache = old;
     setenv("ECLI_CACHE_DIR", (dir / "cache").c_str(), 1);
     fs::create_directories(dir / "www");
-    std::string package = read_text(example_package("hello"));
     write_text(dir / "www" / "package.json", package);
     write_text(dir / "www" / "unsigned.json", package);
     std::string keys = (dir / "k").string();

@@ -79,18 +79,26 @@ BlobCache::BlobCache(fs::path root) : root_(root.empty() ? cache_dir() : std::mo
 }
 
 void BlobCache::remove_stale_temporaries() const {
-  std::error_code ec;
   auto now = fs::file_time_type::clock::now();
+  auto remove_if_stale = [&](const fs::path& path, pid_t pid) {
+    bool writer_gone = pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
+    std::error_code ec;
+    auto written = fs::last_write_time(path, ec);
+    bool old = !ec && now - written > kStaleAge;
+    if (writer_gone || old) fs::remove(path, ec);
+  };
+  std::error_code ec;
+  // Blobs: ".tmp-<pid>-<random>"; the writer's pid tells whether it still runs.
   for (const auto& entry : fs::directory_iterator(blobs_, ec)) {
     std::string name = entry.path().filename().string();
-    if (!name.starts_with(kTempPrefix)) continue;
-    // ".tmp-<pid>-<random>": the writer's pid tells whether it still runs.
-    pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + std::strlen(kTempPrefix)));
-    bool writer_gone = pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
-    std::error_code time_ec;
-    auto written = fs::last_write_time(entry.path(), time_ec);
-    bool old = !time_ec && now - written > kStaleAge;
-    if (writer_gone || old) fs::remove(entry.path(), time_ec);
+    if (name.starts_with(kTempPrefix))
+      remove_if_stale(entry.path(), static_cast<pid_t>(std::atol(name.c_str() + std::strlen(kTempPrefix))));
+  }
+  // Refs: "<hex>.tmp.<pid>" from write_file_atomic.
+  for (const auto& entry : fs::directory_iterator(refs_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (size_t tmp = name.find(".tmp."); tmp != std::string::npos)
+      remove_if_stale(entry.path(), static_cast<pid_t>(std::atol(name.c_str() + tmp + 5)));
   }
 }
 

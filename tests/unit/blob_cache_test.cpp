@@ -86,8 +86,10 @@ TEST_F(BlobCacheTest, RemovesTemporariesOfDeadWriters) {
   // A pid that cannot exist (above pid_max), and one that does (ours).
   std::ofstream(dir / ".tmp-999999999-1") << "half";
   std::ofstream(dir / (".tmp-" + std::to_string(getpid()) + "-2")) << "in progress";
+  std::ofstream(root / "refs" / "abc.tmp.999999999") << "half a ref";
   BlobCache cache(root);
   EXPECT_EQ(entries(), std::vector<std::string>{".tmp-" + std::to_string(getpid()) + "-2"});
+  EXPECT_FALSE(fs::exists(root / "refs" / "abc.tmp.999999999"));
 }
 
 TEST_F(BlobCacheTest, RefsMapKeysToDigests) {

@@ -54,7 +54,10 @@ MetricsServer::MetricsServer(const std::string& address) {
   }
   request_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (request_fd_ < 0) throw Error(fmt::format("cannot serve metrics: eventfd: {}", std::strerror(errno)));
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listener_done_ = true;
+  });
 }
 
 MetricsServer::~MetricsServer() {
@@ -63,6 +66,10 @@ MetricsServer::~MetricsServer() {
     generation_++;  // no scrape waits for a main loop that is gone
   }
   published_.notify_all();
+  // httplib's stop() does nothing until listen_after_bind() has started
+  // running: stopping before that (a run that fails at once) would leave the
+  // listener, and this join, waiting forever.
+  while (!server_->is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   server_->stop();
   if (thread_.joinable()) thread_.join();
   if (request_fd_ >= 0) close(request_fd_);

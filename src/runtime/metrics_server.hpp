@@ -8,6 +8,7 @@
 // thread to publish fresh text; the main thread reads the maps, formats them
 // and publishes. The text is behind a mutex, and a scrape that arrives while
 // the main thread is busy loading or has stopped gets the last text published.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -41,6 +42,7 @@ class MetricsServer {
 
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<bool> listener_done_{false};
   int request_fd_ = -1;
   std::mutex mutex_;
   std::condition_variable published_;

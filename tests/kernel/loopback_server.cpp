@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
+
+#include "distribution/blob_cache.hpp"
 
 namespace ecli::test {
 namespace {
@@ -122,6 +125,21 @@ void FileServer::stop() {
   process_->signal(SIGTERM);
   process_->wait_exit(10s);
   process_.reset();
+}
+
+void expect_one_line_error(const Result& r, const std::string& text) {
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(r.err.starts_with("ecli: ")) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+}
+
+void expect_only_verified_blobs(const fs::path& cache) {
+  fs::path blobs = cache / "blobs" / "sha256";
+  if (!fs::exists(blobs)) return;
+  for (const auto& entry : fs::directory_iterator(blobs))
+    EXPECT_EQ("sha256:" + entry.path().filename().string(), distribution::sha256_digest(read_text(entry.path())))
+        << entry.path();
 }
 
 }  // namespace ecli::test

@@ -49,4 +49,9 @@ class FileServer {
   std::unique_ptr<Process> process_;
 };
 
+// Exactly one line on stderr, starting "ecli: " and containing TEXT; exit code 1.
+void expect_one_line_error(const Result& r, const std::string& text);
+// Every file under CACHE/blobs/sha256 is complete and named by its digest.
+void expect_only_verified_blobs(const fs::path& cache);
+
 }  // namespace ecli::test

@@ -7,30 +7,12 @@
 
 #include <cstdlib>
 
-#include "distribution/blob_cache.hpp"
 #include "kernel/loopback_server.hpp"
 
 namespace ecli::test {
 namespace {
 
 constexpr const char* kMinisign = "/usr/bin/minisign";
-
-// Exactly one line on stderr, starting "ecli: " and containing TEXT; exit code 1.
-void expect_one_line_error(const Result& r, const std::string& text) {
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_TRUE(r.err.starts_with("ecli: ")) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
-}
-
-// Every file under the cache's blobs/sha256 is complete and named by its digest.
-void expect_only_verified_blobs(const fs::path& cache) {
-  fs::path blobs = cache / "blobs" / "sha256";
-  if (!fs::exists(blobs)) return;
-  for (const auto& entry : fs::directory_iterator(blobs))
-    EXPECT_EQ("sha256:" + entry.path().filename().string(), distribution::sha256_digest(read_text(entry.path())))
-        << entry.path();
-}
 
 // Each test has its own cache and no stored registry credentials.
 class RegistryTest : public ::testing::Test {

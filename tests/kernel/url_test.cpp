@@ -6,20 +6,12 @@
 
 #include <cstdlib>
 
-#include "distribution/blob_cache.hpp"
 #include "kernel/loopback_server.hpp"
 
 namespace ecli::test {
 namespace {
 
 constexpr const char* kMinisign = "/usr/bin/minisign";
-
-void expect_one_line_error(const Result& r, const std::string& text) {
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_TRUE(r.err.starts_with("ecli: ")) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
-}
 
 class UrlTest : public ::testing::Test {
  protected:
@@ -45,13 +37,7 @@ class UrlTest : public ::testing::Test {
   }
   void TearDown() override { setenv("ECLI_CACHE_DIR", old_cache.c_str(), 1); }
 
-  void expect_only_verified_blobs() {
-    fs::path blobs = dir / "cache" / "blobs" / "sha256";
-    if (!fs::exists(blobs)) return;
-    for (const auto& entry : fs::directory_iterator(blobs))
-      EXPECT_EQ("sha256:" + entry.path().filename().string(), distribution::sha256_digest(read_text(entry.path())))
-          << entry.path();
-  }
+  void expect_only_verified_blobs() { test::expect_only_verified_blobs(dir / "cache"); }
 
   TempDir dir;
   std::string old_cache, key_id, pub;

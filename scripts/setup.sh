@@ -20,6 +20,7 @@ packages=(
   docker-registry skopeo apache2-utils python3  # tests: a real OCI registry, skopeo inspect/copy, htpasswd, a URL server
   libcpp-httplib-dev curl prometheus     # --metrics; tests: scrapes, promtool check metrics
   libgtest-dev libbenchmark-dev           # tests and benchmarks
+  libclang-rt-19-dev                      # scripts/fuzz.sh: clang-19's libFuzzer runtime (-fsanitize=fuzzer)
   iproute2 iputils-ping util-linux bsdutils  # tests: netns and ping, setpriv, script
   libxml2-utils                           # tests: xmllint checks the SVG flame graphs
   libbpf-tools bpftrace hyperfine time    # peers compared in bench/, and timing

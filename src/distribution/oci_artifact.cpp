@@ -23,7 +23,8 @@ std::string string_field(const nlohmann::json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
-// The one package layer of an ecli package manifest; Error naming REF otherwise.
+}  // namespace
+
 Descriptor package_layer(const nlohmann::json& manifest, const std::string& name) {
   std::string artifact_type = string_field(manifest, "artifactType");
   std::string config_type = manifest.contains("config") ? string_field(manifest["config"], "mediaType") : "";
@@ -42,6 +43,8 @@ Descriptor package_layer(const nlohmann::json& manifest, const std::string& name
                 (config_type.empty() ? "untyped" : config_type) + ")");
   return *found;
 }
+
+namespace {
 
 std::string describe_missing_tag(const Reference& ref) {
   if (!ref.digest.empty()) return "no manifest " + ref.digest + " in " + ref.name();

@@ -16,6 +16,7 @@
 
 #include "distribution/blob_cache.hpp"
 #include "distribution/oci_reference.hpp"
+#include "distribution/oci_registry.hpp"
 #include "distribution/remote_package.hpp"
 
 namespace ecli::distribution {
@@ -45,5 +46,9 @@ RemotePackage pull_package(const Reference& ref, const RemoteOptions& options, B
 // signature; returns the reference of the signature artifact.
 std::string sign_reference(const Reference& ref, const std::string& secret_key_path,
                            const std::optional<std::string>& password, const RegistryOptions& options);
+
+// The one package layer of a package manifest as read from a registry;
+// ecli::Error naming NAME when it has none, several, or a bad descriptor.
+Descriptor package_layer(const nlohmann::json& manifest, const std::string& name);
 
 }  // namespace ecli::distribution

@@ -142,6 +142,17 @@ void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int 
   }
 }
 
+// Rows are padded to the type's size in one buffer allocated up front, so a
+// type from a stranger's BTF claiming gigabytes (found by fuzzing) would make
+// us allocate and clear that much; no event or map value comes near this.
+constexpr uint32_t kMaxPlanSize = 16u << 20;
+
+void check_plan_size(uint64_t size, const std::string& type_name) {
+  if (size > kMaxPlanSize)
+    throw Error(type_name + " is " + std::to_string(size) + " bytes, more than ecli prints (" +
+                std::to_string(kMaxPlanSize >> 20) + " MiB)");
+}
+
 }  // namespace
 
 RenderPlan build_render_plan(const struct ::btf* btf, uint32_t type_id) {
@@ -151,6 +162,7 @@ RenderPlan build_render_plan(const struct ::btf* btf, uint32_t type_id) {
   plan.type_name = c_type_name(btf, type_id);
   FieldPlan root;
   plan_type(btf, type_id, root, 0);
+  check_plan_size(root.size, plan.type_name);
   plan.size = root.size;
   if (root.kind == FieldKind::Struct) {
     plan.fields = std::move(root.members);
@@ -182,7 +194,7 @@ RenderPlan build_members_plan(const struct ::btf* btf, std::string type_name, co
     end = std::max<uint64_t>(end, uint64_t(m.offset) + field.size);
     plan.fields.push_back(std::move(field));
   }
-  if (end > UINT32_MAX) throw Error("the members reach past 4 GiB");
+  check_plan_size(end, plan.type_name);
   plan.size = static_cast<uint32_t>(end);
   return plan;
 }

@@ -44,6 +44,9 @@ package::Json parse_value(const std::string& text) {
 
 }  // namespace
 
+// How many lines one annotation's JSON value may continue on.
+constexpr size_t kMaxJsonLines = 200;
+
 package::Json parse_doc_comment(std::string_view raw) {
   package::Json out = package::Json::object();
   std::vector<std::string> lines = comment_lines(raw);
@@ -61,7 +64,9 @@ package::Json parse_doc_comment(std::string_view raw) {
     if ((value.starts_with('{') || value.starts_with('[')) &&
         package::Json::parse(value, nullptr, false).is_discarded()) {
       std::string joined = value;
-      for (size_t j = i + 1; j < lines.size() && !lines[j].starts_with('@'); j++) {
+      // At most kMaxJsonLines more: each try parses all of it again, so an
+      // unclosed '[' over a long comment took minutes (found by fuzzing).
+      for (size_t j = i + 1; j < lines.size() && j <= i + kMaxJsonLines && !lines[j].starts_with('@'); j++) {
         joined += "\n" + lines[j];
         if (!package::Json::parse(joined, nullptr, false).is_discarded()) {
           value = joined;

@@ -19,7 +19,6 @@ namespace {
 
 static_assert(sizeof(crypto_hash_sha256_state) <= 512);
 constexpr const char* kTempPrefix = ".tmp-";
-constexpr auto kStaleAge = std::chrono::hours(24);
 
 std::string hex_of(const unsigned char* bytes, size_t n) {
   static const char* digits = "0123456789abcdef";
@@ -79,13 +78,9 @@ BlobCache::BlobCache(fs::path root) : root_(root.empty() ? cache_dir() : std::mo
 }
 
 void BlobCache::remove_stale_temporaries() const {
-  auto now = fs::file_time_type::clock::now();
   auto remove_if_stale = [&](const fs::path& path, pid_t pid) {
-    bool writer_gone = pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
     std::error_code ec;
-    auto written = fs::last_write_time(path, ec);
-    bool old = !ec && now - written > kStaleAge;
-    if (writer_gone || old) fs::remove(path, ec);
+    if (temporary_is_stale(path, pid)) fs::remove(path, ec);
   };
   std::error_code ec;
   // Blobs: ".tmp-<pid>-<random>"; the writer's pid tells whether it still runs.
@@ -95,11 +90,7 @@ void BlobCache::remove_stale_temporaries() const {
       remove_if_stale(entry.path(), static_cast<pid_t>(std::atol(name.c_str() + std::strlen(kTempPrefix))));
   }
   // Refs: "<hex>.tmp.<pid>" from write_file_atomic.
-  for (const auto& entry : fs::directory_iterator(refs_, ec)) {
-    std::string name = entry.path().filename().string();
-    if (size_t tmp = name.find(".tmp."); tmp != std::string::npos)
-      remove_if_stale(entry.path(), static_cast<pid_t>(std::atol(name.c_str() + tmp + 5)));
-  }
+  ecli::remove_stale_temporaries(refs_);
 }
 
 fs::path BlobCache::path_of(const std::string& digest) const {

@@ -65,6 +65,7 @@ CoreBtfCache::CoreBtfCache(const std::string& elf) {
   std::string kernel = btf::running_kernel_id();
   if (kernel.empty() || !has_core_relocations(elf)) return;
   path_ = cache_dir() / "core-btf" / (Hasher().add(kernel).add(elf).hex() + ".btf");
+  remove_stale_temporaries(path_.parent_path());  // "<key>.btf[.o].tmp.<pid>" of runs killed with -9
 }
 
 CoreBtfCache::~CoreBtfCache() { stop(); }

@@ -55,6 +55,7 @@ package::Package compile_source(const fs::path& source, const std::string& text,
 
   fs::path entry = cache_dir() / "packages" / key.hex();
   fs::path package_path = entry / "package.json";
+  remove_stale_temporaries(entry.parent_path());  // "<key>.tmp.<pid>" of runs killed with -9
   if (!fs::exists(package_path)) {
     fs::path tmp = entry;
     tmp += ".tmp." + std::to_string(getpid());
@@ -138,6 +139,10 @@ Target load_remote(const std::string& name, const TargetOptions& options, const 
 }  // namespace
 
 Target load_target(const std::string& path, bool verbose, const TargetOptions& options) {
+  if (verbose) {
+    cache_dir();  // decide now whether the cache is usable, to say so once before anything uses it
+    if (std::string note = cache_fallback_note(); !note.empty()) std::cerr << note << "\n";
+  }
   RequiredKeys keys = required_keys(options);
   std::error_code exists_ec;
   if (!fs::exists(path, exists_ec) &&

@@ -1,10 +1,12 @@
 #include "util/files.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 
 #include "util/error.hpp"
@@ -62,21 +64,72 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data)
   }
 }
 
-std::filesystem::path cache_dir() {
-  std::filesystem::path dir;
-  if (const char* env = std::getenv("ECLI_CACHE_DIR"); env && *env) {
-    dir = env;
-  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-    dir = std::filesystem::path(xdg) / "ecli";
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    dir = std::filesystem::path(home) / ".cache" / "ecli";
-  } else {
-    dir = "/var/cache/ecli";
-  }
+namespace {
+
+namespace fs = std::filesystem;
+
+// The stand-in for an unwritable cache, removed at exit.
+fs::path temporary_cache;
+std::string fallback_note;
+
+void remove_temporary_cache() {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error("cannot create cache directory " + dir.string() + ": " + ec.message());
-  return dir;
+  if (!temporary_cache.empty()) fs::remove_all(temporary_cache, ec);
+}
+
+fs::path preferred_cache_dir() {
+  if (const char* env = std::getenv("ECLI_CACHE_DIR"); env && *env) return env;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "ecli";
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "ecli";
+  return "/var/cache/ecli";
+}
+
+}  // namespace
+
+fs::path cache_dir() {
+  if (!temporary_cache.empty()) return temporary_cache;
+  fs::path dir = preferred_cache_dir();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!ec && ::access(dir.c_str(), W_OK | X_OK) == 0) return dir;
+  std::string why = ec ? ec.message() : errno_text(errno);
+
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ecli-cache-XXXXXX";
+  if (!::mkdtemp(pattern.data()))
+    throw Error("cannot create cache directory " + dir.string() + ": " + why +
+                "; nor a temporary one: " + errno_text(errno) + " (set ECLI_CACHE_DIR)");
+  temporary_cache = pattern;
+  std::atexit(remove_temporary_cache);
+  ::setenv("ECLI_CACHE_DIR", pattern.c_str(), 1);
+  fallback_note = "ecli: cache directory " + dir.string() + " is not writable (" + why +
+                  "); caching is off for this run (set ECLI_CACHE_DIR to a writable folder)";
+  return temporary_cache;
+}
+
+std::string cache_fallback_note() { return fallback_note; }
+
+bool temporary_is_stale(const fs::path& path, pid_t writer) {
+  constexpr auto kStaleAge = std::chrono::hours(24);
+  if (writer <= 0 || (::kill(writer, 0) != 0 && errno == ESRCH)) return true;
+  std::error_code ec;
+  auto written = fs::last_write_time(path, ec);
+  return !ec && fs::file_time_type::clock::now() - written > kStaleAge;
+}
+
+void remove_stale_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    size_t tmp = name.rfind(".tmp.");
+    if (tmp == std::string::npos) continue;
+    std::string pid = name.substr(tmp + 5);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 10) continue;
+    if (temporary_is_stale(entry.path(), static_cast<pid_t>(std::stoll(pid)))) {
+      std::error_code remove_ec;
+      fs::remove_all(entry.path(), remove_ec);
+    }
+  }
 }
 
 }  // namespace ecli

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "runtime/libbpf_log.hpp"
+#include "runtime/messages.hpp"
 #include "runtime/map_sizing.hpp"
 #include "runtime/program_choice.hpp"
 #include "util/error.hpp"
@@ -125,6 +126,11 @@ LoadFailure describe_load_failure(struct bpf_program* prog, int err, const std::
     f.message = fmt::format("the kernel refused to load {} program {} ({}): this kernel does not support BPF "
                             "trampolines (fentry/fexit/lsm); use a kprobe or a tracepoint instead",
                             kind, program_label(prog), errno_text(err));
+  } else if (std::string refusal = tail.empty() ? "" : lockdown_refusal(last_line, lockdown_mode());
+             !refusal.empty()) {
+    f.reason = refusal;
+    f.message = fmt::format("the kernel refused program {}: {}", program_label(prog), refusal);
+    f.details = "verifier log (last lines):\n" + tail;
   } else if (!tail.empty()) {
     f.reason = "the BPF verifier rejected it: " + last_line;
     f.message = fmt::format("the BPF verifier rejected program {}: {}", program_label(prog), last_line);

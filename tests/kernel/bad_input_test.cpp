@@ -1,6 +1,9 @@
 // Bad input gets one clear line on stderr and a non-zero exit (never a crash
 // or a hang), through the real binaries.
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
@@ -207,6 +210,120 @@ TEST(BadInput, SampleOfUnknownType) {
 TEST(BadInput, HistogramWithoutSlots) {
   expect_sample_refused("{\"interval\": 1000, \"type\": \"log2_hist\"}",
                         "its value (struct val) has no slots array to hold the histogram's buckets");
+}
+
+}  // namespace
+}  // namespace ecli::test
+
+// A new user's first runs: no root, no writable HOME, leftovers of killed runs.
+namespace ecli::test {
+namespace {
+
+// A folder the unprivileged user (nobody) can read and write too.
+void open_to_everyone(const fs::path& dir) { fs::permissions(dir, fs::perms::all); }
+
+// The pid of a process that has exited and been reaped: no process has it now.
+pid_t dead_pid() {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);
+  return child;
+}
+
+// As for system users: HOME=/nonexistent and no cache variables. The
+// privilege message comes first, not a cache error, and the temporary
+// stand-in cache is gone afterwards.
+TEST(BadInput, UserWithoutRootOrHomeGetsThePrivilegeMessage) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to drop privileges with setpriv";
+  TempDir dir, tmp;
+  open_to_everyone(dir.path());
+  open_to_everyone(tmp.path());
+  fs::copy_file(ECLI_SOURCE_DIR "/tests/data/globals.bpf.c", dir / "globals.bpf.c");
+  fs::permissions(dir / "globals.bpf.c", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  Result r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "env",
+                  "-u", "ECLI_CACHE_DIR", "-u", "XDG_CACHE_HOME", "HOME=/nonexistent", "TMPDIR=" + tmp.path().string(),
+                  ecli_bin(), "run", (dir / "globals.bpf.c").string()});
+  expect_error_line(r, "permission denied: loading BPF programs needs root");
+  EXPECT_TRUE(fs::is_empty(tmp.path()));
+}
+
+// As root with a cache that cannot be created (HOME is a file): ecli runs a
+// source and a CO-RE package without caching, says so once with -v, and
+// leaves nothing behind.
+TEST(BadInput, UnwritableCacheOnlyCostsCaching) {
+  REQUIRE_ROOT();
+  TempDir dir, tmp;
+  write_text(dir / "home", "a file, not a folder");
+  std::string package = example_package("opensnoop");
+  for (const std::string& target : {std::string(ECLI_SOURCE_DIR "/tests/data/globals.bpf.c"), package}) {
+    Result r = run({"env", "-u", "ECLI_CACHE_DIR", "-u", "XDG_CACHE_HOME", "HOME=" + (dir / "home").string(),
+                    "TMPDIR=" + tmp.path().string(), ecli_bin(), "run", "-v", "-d", "0.2", target});
+    EXPECT_EQ(r.code, 0) << r.err;
+    const std::string note = "ecli: cache directory " + (dir / "home").string() +
+                             "/.cache/ecli is not writable (Not a directory); caching is off for this run";
+    size_t at = r.err.find(note);
+    EXPECT_NE(at, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(note, at + 1), std::string::npos) << r.err;  // once
+    EXPECT_EQ(r.err.find("cannot create cache"), std::string::npos) << r.err;
+    EXPECT_TRUE(fs::is_empty(tmp.path())) << target;
+  }
+}
+
+// Temporaries of runs killed with -9 (their pid is gone) are removed by the
+// next run; those of a live writer (this test) stay.
+TEST(BadInput, TemporariesOfKilledRunsAreRemoved) {
+  REQUIRE_ROOT();
+  TempDir cache;
+  std::string dead = std::to_string(dead_pid()), live = std::to_string(getpid());
+  fs::create_directories(cache / "packages" / ("0123456789abcdef.tmp." + dead));
+  write_text(cache / "packages" / ("0123456789abcdef.tmp." + dead) / "package.json", "{");
+  fs::create_directories(cache / "packages" / ("fedcba9876543210.tmp." + live));
+  fs::create_directories(cache / "core-btf");
+  for (const std::string& name : {"00.btf.tmp." + dead, "00.btf.o.tmp." + dead, "11.btf.tmp." + live})
+    write_text(cache / "core-btf" / name, "half");
+  // A pid reused by another process: the age tells.
+  write_text(cache / "core-btf" / ("22.btf.tmp." + live + "0"), "old");
+  fs::last_write_time(cache / "core-btf" / ("22.btf.tmp." + live + "0"),
+                      fs::file_time_type::clock::now() - std::chrono::hours(48));
+
+  // A source with CO-RE relocations: both the compile cache and the core-btf cache are used.
+  Result r = run({"env", "ECLI_CACHE_DIR=" + cache.path().string(), ecli_bin(), "run", "-d", "0.2",
+                  example_source("opensnoop").string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(cache / "packages" / ("0123456789abcdef.tmp." + dead)));
+  EXPECT_TRUE(fs::exists(cache / "packages" / ("fedcba9876543210.tmp." + live)));
+  EXPECT_FALSE(fs::exists(cache / "core-btf" / ("00.btf.tmp." + dead)));
+  EXPECT_FALSE(fs::exists(cache / "core-btf" / ("00.btf.o.tmp." + dead)));
+  EXPECT_TRUE(fs::exists(cache / "core-btf" / ("11.btf.tmp." + live)));
+  EXPECT_FALSE(fs::exists(cache / "core-btf" / ("22.btf.tmp." + live + "0")));
+}
+
+}  // namespace
+}  // namespace ecli::test
+
+namespace ecli::test {
+namespace {
+
+// Under kernel lockdown the verifier only says "unknown func"; ecli names the
+// lockdown and its mode. Where lockdown is off the program simply loads.
+TEST(BadInput, HelperRefusedUnderLockdownIsNamed) {
+  REQUIRE_ROOT();
+  std::string text = read_text("/sys/kernel/security/lockdown");
+  if (text.empty())  // securityfs not mounted: look in a private mount namespace
+    text = run({"unshare", "-m", "sh", "-c",
+                "mount -t securityfs none /sys/kernel/security && cat /sys/kernel/security/lockdown"})
+               .out;
+  if (text.find("[none]") != std::string::npos || text.find('[') == std::string::npos)
+    GTEST_SKIP() << "kernel lockdown is not active here (/sys/kernel/security/lockdown: "
+                 << (text.empty() ? "unreadable" : text) << ")";
+  std::string mode = text.substr(text.find('[') + 1, text.find(']') - text.find('[') - 1);
+  Result r = run(ecli_run({test_package("probe_write_user")}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("ecli: the kernel refused program 'overwrite' (SEC(\"tp/syscalls/sys_enter_getppid\")): "
+                       "it calls bpf_probe_write_user, which the kernel refuses under lockdown (mode \"" +
+                       mode + "\" in /sys/kernel/security/lockdown)"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

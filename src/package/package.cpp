@@ -297,6 +297,12 @@ Package parse_package(std::string_view text) {
     std::string what = e.what();
     auto pos = what.find("parse error");
     throw Error("package is not valid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error but still bad text: a number too large for a double
+    // ("number overflow parsing '1e999'", out_of_range.406; found by fuzzing).
+    std::string what = e.what();
+    auto end = what.find("] ");
+    throw Error("package is not valid JSON: " + (end == std::string::npos ? what : what.substr(end + 2)));
   }
   if (!doc.is_object()) throw Error("package must be a JSON object");
   Reader top(doc, "");

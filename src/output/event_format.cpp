@@ -14,8 +14,6 @@ namespace {
 using btf::FieldKind;
 using btf::FieldPlan;
 
-void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-
 // Bitfields are read through 128 bits, so a field that straddles 8 bytes
 // (bit offset 5, 64 bits wide) and __int128 bitfields keep every bit.
 unsigned __int128 load_wide(const FieldPlan& f, const uint8_t* p) {

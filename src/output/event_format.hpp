@@ -19,6 +19,8 @@ namespace ecli::output {
 
 using Buffer = fmt::memory_buffer;
 
+inline void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+
 enum class Style { Text, Json };
 
 // Appends the value of `field`; `base` points at the enclosing struct, of which

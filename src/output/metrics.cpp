@@ -14,8 +14,6 @@ using btf::FieldKind;
 using btf::FieldPlan;
 using package::SampleSpec;
 
-void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-
 bool name_char(char c, bool first) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
 }

@@ -13,8 +13,6 @@ using btf::FieldKind;
 using btf::FieldPlan;
 using package::SampleSpec;
 
-void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-
 void append_stars(Buffer& out, uint64_t value, uint64_t max, int width) {
   uint64_t stars = max ? std::min(value, max) * width / max : 0;
   for (uint64_t i = 0; i < stars; i++) out.push_back('*');

@@ -10,8 +10,6 @@
 namespace ecli::output {
 namespace {
 
-void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-
 std::string_view basename(std::string_view path) {
   size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);

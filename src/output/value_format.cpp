@@ -22,8 +22,6 @@ constexpr std::pair<ValueFormat, std::string_view> kNames[] = {
     {ValueFormat::Ns, "ns"},         {ValueFormat::Us, "us"},       {ValueFormat::Ms, "ms"},
 };
 
-void append(Buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-
 bool is_integer(const FieldPlan& f) {
   return f.kind == FieldKind::Signed || f.kind == FieldKind::Unsigned || f.kind == FieldKind::Enum ||
          f.kind == FieldKind::Bool || f.kind == FieldKind::Char;

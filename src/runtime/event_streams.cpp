@@ -16,6 +16,7 @@
 #include "runtime/loader.hpp"
 #include "runtime/stack_resolver.hpp"
 #include "runtime/messages.hpp"
+#include "runtime/ring_reader.hpp"
 #include "runtime/run_loop.hpp"
 #include "util/error.hpp"
 
@@ -33,10 +34,9 @@ constexpr auto kBatchAge = std::chrono::milliseconds(30);
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr size_t kFewEvents = 64;
 
-int on_ring_record(void* ctx, void* data, size_t size) {
+void on_ring_record(void* ctx, const void* data, size_t size) {
   auto* ref = static_cast<EventStreams::StreamRef*>(ctx);
   ref->self->on_event(ref->stream, data, size);
-  return 0;
 }
 
 struct PerfSample {
@@ -198,12 +198,7 @@ EventStreams::EventStreams(BpfObject& object, const package::Meta& meta, const S
     StreamRef* ctx = refs_.back().get();
     int fd = bpf_map__fd(maps[i]);
     if (bpf_map__type(maps[i]) == BPF_MAP_TYPE_RINGBUF) {
-      int err = ring_ ? ring_buffer__add(ring_, fd, on_ring_record, ctx) : 0;
-      if (!ring_) {
-        ring_ = ring_buffer__new(fd, on_ring_record, ctx, nullptr);
-        err = ring_ ? 0 : -errno;
-      }
-      if (err) throw Error(fmt::format("cannot read ring buffer '{}': {}", streams_[i].map_name, errno_text(err)));
+      rings_.push_back(std::make_unique<RingReader>(fd, streams_[i].map_name.c_str(), on_ring_record, ctx));
       ring_fds_.push_back(fd);
     } else {
       perf_event_attr attr{};
@@ -240,7 +235,6 @@ void EventStreams::print_header() {
 
 EventStreams::~EventStreams() {
   if (ring_epoll_ >= 0) close(ring_epoll_);
-  ring_buffer__free(ring_);
   for (auto* pb : perf_) perf_buffer__free(pb);
 }
 
@@ -311,7 +305,7 @@ bool EventStreams::drain() {
     time_ = clock_text(now);
   }
   drained_ = 0;
-  if (ring_) ring_buffer__consume(ring_);
+  for (auto& ring : rings_) ring->consume();
   for (auto* pb : perf_) perf_buffer__consume(pb);
 
   // Busy: drain again soon. Idle: back off, but never past kMaxIntervalMs.

@@ -23,12 +23,12 @@
 #include "output/value_format.hpp"
 #include "package/package.hpp"
 
-struct ring_buffer;
 struct perf_buffer;
 
 namespace ecli::runtime {
 
 class BpfObject;
+class RingReader;
 
 struct StreamOptions {
   output::Format format = output::Format::Table;
@@ -101,7 +101,7 @@ class EventStreams {
   StackResolver* stacks_ = nullptr;
   output::FoldedStacks* folded_ = nullptr;
   std::vector<std::unique_ptr<output::StackFolder>> folders_;  // per stream; null for streams printed as rows
-  struct ring_buffer* ring_ = nullptr;
+  std::vector<std::unique_ptr<RingReader>> rings_;
   std::vector<int> ring_fds_;
   int ring_epoll_ = -1;
   bool ring_armed_ = false;

@@ -1,6 +1,8 @@
 // An openat storm traced side by side: how much each tracer slows a program
-// that opens a file 1,000,000 times, whether it prints every event, and how
-// much CPU it spends.
+// that opens a file 1,000,000 times, whether it prints every event, how
+// much CPU it spends, and its memory: peak RSS, the part of it that is the
+// event buffers' shared mapping (ring or perf buffer pages the kernel also
+// holds), the peak of its private memory, and the kernel memory of its maps.
 //
 //   bench_storm [COUNT]
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -84,6 +87,49 @@ std::string read_all(const fs::path& file) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Memory of a running tracer, sampled every 20 ms while the storm runs; the
+// peaks are kept. Sizes in kB as /proc gives them.
+struct MemoryPeaks {
+  long buffers_kb = 0;  // RSS of mappings of BPF maps and perf buffers
+  long private_kb = 0;  // Private_Clean + Private_Dirty: what no other process or the kernel holds
+  long kernel_kb = 0;   // kernel memory of its maps (memlock) and perf buffers (their mapped size)
+  long peak_rss_kb = 0; // VmHWM before it is stopped (ru_maxrss would add the bpftool run at exit)
+};
+
+long field_kb(const std::string& text, const std::string& name) {
+  size_t at = text.find("\n" + name + ":");
+  return at == std::string::npos ? 0 : std::atol(text.c_str() + at + name.size() + 2);
+}
+
+void sample_memory(pid_t pid, MemoryPeaks& peaks) {
+  std::string rollup = read_all(fmt::format("/proc/{}/smaps_rollup", pid));
+  peaks.peak_rss_kb = std::max(peaks.peak_rss_kb, field_kb(read_all(fmt::format("/proc/{}/status", pid)), "VmHWM"));
+  peaks.private_kb = std::max(peaks.private_kb, field_kb(rollup, "Private_Clean") + field_kb(rollup, "Private_Dirty"));
+  std::ifstream smaps(fmt::format("/proc/{}/smaps", pid));
+  std::string line;
+  bool buffer = false;
+  long buffers = 0, perf_kb = 0;
+  while (std::getline(smaps, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < 17) {
+      buffer = line.find("anon_inode:bpf-map") != std::string::npos || line.find("perf_event") != std::string::npos;
+      if (line.find("perf_event") != std::string::npos) {
+        unsigned long start = std::stoul(line, nullptr, 16), end = std::stoul(line.substr(line.find('-') + 1), nullptr, 16);
+        perf_kb += static_cast<long>((end - start) / 1024);
+      }
+    } else if (buffer && line.starts_with("Rss:")) {
+      buffers += std::atol(line.c_str() + 4);
+    }
+  }
+  peaks.buffers_kb = std::max(peaks.buffers_kb, buffers);
+  long maps = 0;
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator(fmt::format("/proc/{}/fdinfo", pid), ec)) {
+    std::string info = read_all(fd.path());
+    if (info.find("map_type:") != std::string::npos) maps += field_kb("\n" + info, "memlock") / 1024;
+  }
+  peaks.kernel_kb = std::max(peaks.kernel_kb, maps + perf_kb);
+}
+
 int main(int argc, char** argv) {
   long count = argc > 1 ? std::atol(argv[1]) : 1000000;
   fs::path work = fs::temp_directory_path() / fmt::format("ecli-storm-{}", getpid());
@@ -104,7 +150,8 @@ int main(int argc, char** argv) {
   std::sort(base.begin(), base.end());
   double baseline = base[1];
   fmt::print("{} openat calls, untraced: {:.2f} s\n\n", count, baseline);
-  fmt::print("{:<28} {:>9} {:>10} {:>9} {:>9}\n", "tracer", "slowdown", "printed", "lost", "CPU s");
+  fmt::print("{:<28} {:>9} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}\n", "tracer", "slowdown", "printed", "lost",
+             "CPU s", "peak RSS", "buffers", "private", "kernel");
 
   std::vector<Tracer> tracers = {
       {"ecli run opensnoop (table)", {ECLI_BIN, "run", package, "--pid_target", "{pid}"}},
@@ -134,6 +181,14 @@ int main(int argc, char** argv) {
            read_all(out).find("PID") == std::string::npos)
       std::this_thread::sleep_for(10ms);
     std::this_thread::sleep_for(200ms);
+    MemoryPeaks peaks;
+    std::atomic<bool> sampling{true};
+    std::thread sampler([&] {
+      while (sampling) {
+        sample_memory(pid, peaks);
+        std::this_thread::sleep_for(20ms);
+      }
+    });
     double traced = run_generator(g);
     // Let the tracer finish printing: stop when the output stops growing.
     uintmax_t last = 0;
@@ -143,6 +198,9 @@ int main(int argc, char** argv) {
       still = size == last ? still + 1 : 0;
       last = size;
     }
+    sampling = false;
+    sampler.join();
+    sample_memory(pid, peaks);  // the last of the drain
     kill(pid, SIGINT);
     int status;
     struct rusage usage {};
@@ -154,8 +212,10 @@ int main(int argc, char** argv) {
     long reported = 0;
     for (size_t at = errors.find("lost "); at != std::string::npos; at = errors.find("lost ", at + 1))
       reported += std::atol(errors.c_str() + at + 5);
-    fmt::print("{:<28} {:>8.2f}x {:>10} {:>9} {:>9.2f}\n", tracer.name, traced / baseline, printed,
-               std::max<long>(reported, count - static_cast<long>(printed)), cpu);
+    auto mb = [](long kb) { return fmt::format("{:.1f} MB", kb / 1024.0); };
+    fmt::print("{:<28} {:>8.2f}x {:>10} {:>9} {:>7.2f} {:>9} {:>9} {:>9} {:>9}\n", tracer.name, traced / baseline,
+               printed, std::max<long>(reported, count - static_cast<long>(printed)), cpu, mb(peaks.peak_rss_kb),
+               mb(peaks.buffers_kb), mb(peaks.private_kb), mb(peaks.kernel_kb));
   }
 
   // Latency at a low rate: one open every 100 ms, ecli's output read through a

@@ -4,7 +4,7 @@
 // event buffers' shared mapping (ring or perf buffer pages the kernel also
 // holds), the peak of its private memory, and the kernel memory of its maps.
 //
-//   bench_storm [COUNT]
+//   bench_storm [COUNT [ROUNDS]]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -130,8 +130,89 @@ void sample_memory(pid_t pid, MemoryPeaks& peaks) {
   peaks.kernel_kb = std::max(peaks.kernel_kb, maps + perf_kb);
 }
 
+// One run of one case: the generator's time, and for a tracer what it
+// printed and lost, its CPU time and its memory.
+struct Sample {
+  double seconds = 0;
+  size_t printed = 0;
+  long lost = 0;
+  double cpu = 0;
+  MemoryPeaks memory;
+};
+
+template <typename Field>
+double median(const std::vector<Sample>& samples, Field field) {
+  std::vector<double> values;
+  for (const auto& s : samples) values.push_back(field(s));
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
+
+Sample run_case(const Tracer& tracer, long count, const fs::path& work) {
+  Sample sample;
+  Generator g = start_generator(count);
+  if (tracer.argv.empty()) {
+    sample.seconds = run_generator(g);
+    return sample;
+  }
+  fs::path out = work / "out.txt", err = work / "err.txt";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<std::string> args;
+    for (auto a : tracer.argv) args.push_back(a == "{pid}" ? std::to_string(g.pid) : a);
+    std::vector<char*> c;
+    for (auto& a : args) c.push_back(a.data());
+    c.push_back(nullptr);
+    execvp(c[0], c.data());
+    _exit(127);
+  }
+  // Ready: ecli says so on stderr; opensnoop prints its header once attached.
+  auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline && read_all(err).find("running") == std::string::npos &&
+         read_all(out).find("PID") == std::string::npos)
+    std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(200ms);
+  std::atomic<bool> sampling{true};
+  std::thread sampler([&] {
+    while (sampling) {
+      sample_memory(pid, sample.memory);
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  sample.seconds = run_generator(g);
+  // Let the tracer finish printing: stop when the output stops growing.
+  uintmax_t last = 0;
+  for (int still = 0; still < 5;) {
+    std::this_thread::sleep_for(200ms);
+    uintmax_t size = fs::file_size(out);
+    still = size == last ? still + 1 : 0;
+    last = size;
+  }
+  sampling = false;
+  sampler.join();
+  sample_memory(pid, sample.memory);  // the last of the drain
+  kill(pid, SIGINT);
+  int status;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  sample.cpu = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  sample.printed = count_lines_with(out, kPath);
+  // Lost: what the tracer reports, and what never reached the output.
+  std::string errors = read_all(err);
+  long reported = 0;
+  for (size_t at = errors.find("lost "); at != std::string::npos; at = errors.find("lost ", at + 1))
+    reported += std::atol(errors.c_str() + at + 5);
+  sample.lost = std::max<long>(reported, count - static_cast<long>(sample.printed));
+  return sample;
+}
+
 int main(int argc, char** argv) {
   long count = argc > 1 ? std::atol(argv[1]) : 1000000;
+  int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
   fs::path work = fs::temp_directory_path() / fmt::format("ecli-storm-{}", getpid());
   fs::create_directories(work);
   setenv("ECLI_CACHE_DIR", (work / "cache").c_str(), 1);
@@ -141,81 +222,55 @@ int main(int argc, char** argv) {
                  .c_str()) != 0)
     return 1;
 
-  // Baseline: no tracer (median of 3).
-  std::vector<double> base;
-  for (int i = 0; i < 3; i++) {
-    Generator g = start_generator(count);
-    base.push_back(run_generator(g));
-  }
-  std::sort(base.begin(), base.end());
-  double baseline = base[1];
-  fmt::print("{} openat calls, untraced: {:.2f} s\n\n", count, baseline);
-  fmt::print("{:<28} {:>9} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}\n", "tracer", "slowdown", "printed", "lost",
-             "CPU s", "peak RSS", "buffers", "private", "kernel");
+  std::string floor_package = (work / "floor/package.json").string();
+  if (system(fmt::format("{} -q -o {} {}/bench/data/opensnoop_count.bpf.c", ECC_BIN, (work / "floor").string(),
+                         ECLI_SOURCE_DIR)
+                 .c_str()) != 0)
+    return 1;
 
+  // Every case runs once per round, in the same order, so that a change in
+  // the machine's load reaches all of them alike; medians are reported.
   std::vector<Tracer> tracers = {
+      {"untraced", {}},
+      {"floor: in-kernel count", {ECLI_BIN, "run", floor_package, "--pid_target", "{pid}"}},
       {"ecli run opensnoop (table)", {ECLI_BIN, "run", package, "--pid_target", "{pid}"}},
       {"ecli run opensnoop --json", {ECLI_BIN, "run", "--json", package, "--pid_target", "{pid}"}},
       {"libbpf-tools opensnoop", {"opensnoop", "-p", "{pid}"}},
   };
-  for (const auto& tracer : tracers) {
-    Generator g = start_generator(count);
-    fs::path out = work / "out.txt", err = work / "err.txt";
-    pid_t pid = fork();
-    if (pid == 0) {
-      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(o, 1);
-      dup2(e, 2);
-      std::vector<std::string> args;
-      for (auto a : tracer.argv) args.push_back(a == "{pid}" ? std::to_string(g.pid) : a);
-      std::vector<char*> c;
-      for (auto& a : args) c.push_back(a.data());
-      c.push_back(nullptr);
-      execvp(c[0], c.data());
-      _exit(127);
+  std::vector<std::vector<Sample>> samples(tracers.size());
+  for (int round = 0; round < rounds; round++)
+    for (size_t t = 0; t < tracers.size(); t++) samples[t].push_back(run_case(tracers[t], count, work));
+
+  double untraced = median(samples[0], [](const Sample& s) { return s.seconds; });
+  double floor = median(samples[1], [](const Sample& s) { return s.seconds; });
+  fmt::print("{} openat calls, untraced: {:.2f} s (median of {} rounds, cases interleaved)\n\n", count, untraced,
+             rounds);
+  fmt::print("{:<28} {:>9} {:>9} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}\n", "tracer", "slowdown", "/floor",
+             "printed", "lost", "CPU s", "peak RSS", "buffers", "private", "kernel");
+  auto mb = [](double kb) { return fmt::format("{:.1f} MB", kb / 1024.0); };
+  for (size_t t = 1; t < tracers.size(); t++) {
+    const auto& runs = samples[t];
+    double seconds = median(runs, [](const Sample& s) { return s.seconds; });
+    bool prints = t != 1;
+    long printed_min = count, lost_max = 0;
+    for (const auto& s : runs) {
+      printed_min = std::min<long>(printed_min, static_cast<long>(s.printed));
+      lost_max = std::max(lost_max, s.lost);
     }
-    // Ready: ecli says so on stderr; opensnoop prints its header once attached.
-    auto deadline = Clock::now() + 20s;
-    while (Clock::now() < deadline && read_all(err).find("running") == std::string::npos &&
-           read_all(out).find("PID") == std::string::npos)
-      std::this_thread::sleep_for(10ms);
-    std::this_thread::sleep_for(200ms);
-    MemoryPeaks peaks;
-    std::atomic<bool> sampling{true};
-    std::thread sampler([&] {
-      while (sampling) {
-        sample_memory(pid, peaks);
-        std::this_thread::sleep_for(20ms);
-      }
-    });
-    double traced = run_generator(g);
-    // Let the tracer finish printing: stop when the output stops growing.
-    uintmax_t last = 0;
-    for (int still = 0; still < 5;) {
-      std::this_thread::sleep_for(200ms);
-      uintmax_t size = fs::file_size(out);
-      still = size == last ? still + 1 : 0;
-      last = size;
-    }
-    sampling = false;
-    sampler.join();
-    sample_memory(pid, peaks);  // the last of the drain
-    kill(pid, SIGINT);
-    int status;
-    struct rusage usage {};
-    wait4(pid, &status, 0, &usage);
-    double cpu = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-    size_t printed = count_lines_with(out, kPath);
-    // Lost: what the tracer reports, and what never reached the output.
-    std::string errors = read_all(err);
-    long reported = 0;
-    for (size_t at = errors.find("lost "); at != std::string::npos; at = errors.find("lost ", at + 1))
-      reported += std::atol(errors.c_str() + at + 5);
-    auto mb = [](long kb) { return fmt::format("{:.1f} MB", kb / 1024.0); };
-    fmt::print("{:<28} {:>8.2f}x {:>10} {:>9} {:>7.2f} {:>9} {:>9} {:>9} {:>9}\n", tracer.name, traced / baseline,
-               printed, std::max<long>(reported, count - static_cast<long>(printed)), cpu, mb(peaks.peak_rss_kb),
-               mb(peaks.buffers_kb), mb(peaks.private_kb), mb(peaks.kernel_kb));
+    fmt::print("{:<28} {:>8.2f}x {:>8.2f}x {:>10} {:>9} {:>7.2f} {:>9} {:>9} {:>9} {:>9}\n", tracers[t].name,
+               seconds / untraced, seconds / floor, prints ? std::to_string(printed_min) : "-",
+               prints ? std::to_string(lost_max) : "-", median(runs, [](const Sample& s) { return s.cpu; }),
+               mb(median(runs, [](const Sample& s) { return double(s.memory.peak_rss_kb); })),
+               mb(median(runs, [](const Sample& s) { return double(s.memory.buffers_kb); })),
+               mb(median(runs, [](const Sample& s) { return double(s.memory.private_kb); })),
+               mb(median(runs, [](const Sample& s) { return double(s.memory.kernel_kb); })));
+  }
+  fmt::print("(medians; printed: the fewest of any round; lost: the most)\n");
+  fmt::print("slowdowns per round:\n");
+  for (size_t t = 1; t < tracers.size(); t++) {
+    std::string list;
+    for (const auto& s : samples[t]) list += fmt::format(" {:.2f}x", s.seconds / untraced);
+    fmt::print("  {:<28}{}\n", tracers[t].name, list);
   }
 
   // Latency at a low rate: one open every 100 ms, ecli's output read through a

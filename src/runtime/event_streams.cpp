@@ -275,6 +275,9 @@ void EventStreams::on_event(size_t stream, const void* data, size_t size) {
                        e.what()));
     }
   }
+  // One drain may meet a ring full of events (16 MiB holds ~50,000 opens);
+  // written out per batch, their text never needs more than a batch of memory.
+  if (out_.size() >= kBatchBytes && !flush(true)) output_failed_ = true;
 }
 
 // Level-triggered and one-shot: an event that arrived before arming makes it
@@ -324,7 +327,7 @@ bool EventStreams::drain() {
     }
   }
   // A trickle is written at once; only a flood is worth batching.
-  return flush(drained_ < kFewEvents);
+  return flush(drained_ < kFewEvents) && !output_failed_;
 }
 
 int EventStreams::next_timeout_ms() const {

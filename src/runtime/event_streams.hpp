@@ -107,6 +107,7 @@ class EventStreams {
   bool ring_armed_ = false;
   std::vector<struct perf_buffer*> perf_;
   output::Buffer out_;
+  bool output_failed_ = false;  // a write of out_ failed during a drain
   std::string time_;  // "HH:MM:SS" of the current drain
   time_t time_second_ = -1;
   bool to_terminal_ = false;

@@ -5,8 +5,8 @@
 # timeout or sanitizer report; the input is kept under build-fuzz/findings/.
 # New inputs go to build-fuzz/fuzz-corpus/<target>/ (not the seed corpus in
 # git): copy the interesting ones to tests/fuzz/corpus/<target>/ by hand.
-# Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: package annotations
-# render_plan event_format minisign oci_manifest; default all)
+# Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: package meta
+# annotations render_plan event_format minisign oci_manifest; default all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-}
@@ -16,7 +16,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
 fi
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(package annotations render_plan event_format minisign oci_manifest)
+[ ${#targets[@]} -gt 0 ] || targets=(package meta annotations render_plan event_format minisign oci_manifest)
 build=${ECLI_FUZZ_BUILD:-build-fuzz}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
@@ -33,9 +33,12 @@ for t in "${targets[@]}"; do
   work="$build/fuzz-corpus/$t"
   mkdir -p "$work"
   log="$build/findings/$t.log"
+  # tests/fuzz/TARGET.dict: the keywords of that format, when there is one.
+  dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   # -timeout: one input may take at most 10 s (a hang is a finding);
   # -rss_limit_mb: 2 GiB (an input that makes us allocate more is one too).
-  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$build/findings/$t-" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)

@@ -18,7 +18,12 @@ SampleSpec parse_sample_spec(const Json& j) {
   if (j.is_string()) throw Error("@sample is not JSON: " + j.get<std::string>());
   if (!j.is_object()) throw Error("@sample must be a JSON object such as {\"interval\": 1000, \"type\": \"log2_hist\"}");
   SampleSpec spec;
-  std::string type = j.value("type", std::string("default_kv"));
+  std::string type = "default_kv";
+  if (auto it = j.find("type"); it != j.end() && !it->is_null()) {
+    // Checked here: nlohmann's value() would throw its own type_error (found by fuzz_meta).
+    if (!it->is_string()) throw Error("@sample \"type\" must be one of \"log2_hist\", \"linear_hist\", \"default_kv\"");
+    type = it->get<std::string>();
+  }
   if (type == "log2_hist") spec.kind = SampleSpec::Kind::Log2Hist;
   else if (type == "linear_hist") spec.kind = SampleSpec::Kind::LinearHist;
   else if (type == "default_kv") spec.kind = SampleSpec::Kind::Table;

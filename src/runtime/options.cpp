@@ -227,7 +227,9 @@ bool is_result_global(const package::Meta& meta, const btf::GlobalVariable& var)
   for (const auto& section : meta.data_sections) {
     if (section.name != var.section) continue;
     for (const auto& v : section.variables)
-      if (v.name == var.name && v.extra.is_object() && v.extra.value("role", "") == "result") return true;
+      // find(), not value(): a "role" that is not a string is just not "result" (found by fuzz_meta).
+      if (v.name == var.name && v.extra.is_object())
+        if (auto role = v.extra.find("role"); role != v.extra.end() && *role == "result") return true;
   }
   return false;
 }

@@ -100,6 +100,8 @@ TEST(SampleSpec, RejectsWhatCannotWork) {
   EXPECT_EQ(spec_error("{ interval: 1000 }"), "@sample is not JSON: { interval: 1000 }");
   EXPECT_EQ(spec_error(Json::parse(R"({"type": "pie"})")),
             "@sample type \"pie\" is not one of log2_hist, linear_hist, default_kv");
+  EXPECT_EQ(spec_error(Json::parse(R"({"type": 1})")),
+            "@sample \"type\" must be one of \"log2_hist\", \"linear_hist\", \"default_kv\"");
   EXPECT_EQ(spec_error(Json::parse(R"({"interval": 0})")), "@sample \"interval\" must be a positive number of milliseconds");
   EXPECT_EQ(spec_error(Json::parse(R"({"interval": "1s"})")), "\"interval\" must be an integer");
   EXPECT_EQ(spec_error(Json::parse(R"({"type": "linear_hist", "min": 5})")),

@@ -19,6 +19,12 @@ namespace {
 constexpr std::string_view kUntrusted = "untrusted comment: ";
 constexpr std::string_view kTrusted = "trusted comment: ";
 constexpr size_t kMaxCommentSize = 1024;  // minisign's COMMENTMAXBYTES
+// The scrypt cost of an encrypted secret key comes from the key file itself.
+// minisign -G writes libsodium's "sensitive" limits (2^25 operations, 1 GiB)
+// and nothing legitimate asks for more, so more is refused before scrypt runs:
+// a hostile key file must not make us compute for minutes or allocate GiBs.
+constexpr uint64_t kMaxScryptOpslimit = crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE;  // 2^25
+constexpr uint64_t kMaxScryptMemlimit = crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE;  // 2^30
 
 void init_sodium() {
   if (sodium_init() < 0) throw Error("cannot initialise libsodium");
@@ -185,9 +191,12 @@ SecretKey parse_secret_key(std::string_view text, const std::optional<std::strin
   uint8_t* secret = raw.data() + kHeader;
   bool zero_checksum = sodium_is_zero(secret + 72, 32);
   if (encrypted) {
-    if (!password) throw Error(origin + " is encrypted: give its password with --password-stdin");
     uint64_t opslimit = le64(raw.data() + 38), memlimit = le64(raw.data() + 46);
-    if (memlimit > (uint64_t{1} << 32)) throw Error(origin + ": scrypt memory limit too large");
+    if (opslimit > kMaxScryptOpslimit || memlimit > kMaxScryptMemlimit)
+      throw Error(origin + ": scrypt parameters too costly (" + std::to_string(opslimit) + " operations, " +
+                  std::to_string(memlimit) + " bytes of memory; at most " + std::to_string(kMaxScryptOpslimit) +
+                  " and " + std::to_string(kMaxScryptMemlimit) + ", as minisign writes)");
+    if (!password) throw Error(origin + " is encrypted: give its password with --password-stdin");
     xor_with_password(secret, *password, raw.data() + 6, opslimit, memlimit, origin);
     zero_checksum = false;  // a decrypted key must match its checksum
   }

@@ -99,6 +99,38 @@ TEST(Minisign, EncryptedSecretKeyRoundTrip) {
   EXPECT_EQ(parse_secret_key(encode_secret_key(sec, std::nullopt), std::nullopt, "k.sec").key, sec.key);
 }
 
+// TEXT (a secret key file) with the scrypt limits in its header replaced.
+std::string with_scrypt_limits(const std::string& text, uint64_t opslimit, uint64_t memlimit) {
+  size_t start = text.find('\n') + 1, end = text.find('\n', start);
+  std::string b64 = text.substr(start, end - start);
+  std::vector<uint8_t> raw(b64.size());
+  size_t len = 0;
+  EXPECT_EQ(sodium_base642bin(raw.data(), raw.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
+                              sodium_base64_VARIANT_ORIGINAL), 0);
+  for (int i = 0; i < 8; i++) {
+    raw[38 + i] = static_cast<uint8_t>(opslimit >> (8 * i));
+    raw[46 + i] = static_cast<uint8_t>(memlimit >> (8 * i));
+  }
+  std::string out(sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), raw.data(), len, sodium_base64_VARIANT_ORIGINAL);
+  return text.substr(0, start) + out.c_str() + "\n";
+}
+
+TEST(Minisign, HostileScryptLimitsAreRefusedBeforeScryptRuns) {
+  auto [pub, sec] = generate_key_pair();
+  std::string text = encode_secret_key(sec, std::string("secret"), 524288, 16777216);
+  // Above minisign's own limits (2^25 operations, 1 GiB): one line, with or without a password.
+  std::string costly = with_scrypt_limits(text, uint64_t{1} << 40, 16777216);
+  EXPECT_EQ(error_of([&] { parse_secret_key(costly, std::string("secret"), "k.sec"); }),
+            "k.sec: scrypt parameters too costly (1099511627776 operations, 16777216 bytes of memory; "
+            "at most 33554432 and 1073741824, as minisign writes)");
+  EXPECT_EQ(error_of([&] { parse_secret_key(with_scrypt_limits(text, 524288, UINT64_MAX), std::nullopt, "k.sec"); }),
+            "k.sec: scrypt parameters too costly (524288 operations, 18446744073709551615 bytes of memory; "
+            "at most 33554432 and 1073741824, as minisign writes)");
+  // The limits are not covered by the checksum: the same key with its own limits still opens.
+  EXPECT_EQ(parse_secret_key(with_scrypt_limits(text, 524288, 16777216), std::string("secret"), "k.sec").key, sec.key);
+}
+
 TEST(Minisign, DamagedSecretKeys) {
   EXPECT_NE(error_of([] { parse_secret_key("RWQAAEIy\n", std::nullopt, "k.sec"); }).find("untrusted comment"),
             std::string::npos);

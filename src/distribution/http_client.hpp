@@ -3,6 +3,8 @@
 // request at a time, TLS verification always on, redirects followed, and a
 // size limit on every body so a hostile server cannot fill memory or disk.
 // Every failure is an ecli::Error with one line naming the host or URL.
+// The transfer itself is in libecli_http.so (curl_transfer.cpp), loaded on
+// the first request; the helpers below need no module.
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -37,9 +39,9 @@ struct HttpResponse {
 // downloads to disk); other answers' bodies stay in HttpResponse::body.
 using BodySink = std::function<void(std::string_view)>;
 
-// Performs REQUEST. Throws Error when the host cannot be reached, the
-// transfer breaks or is truncated (fewer bytes than Content-Length), or the
-// body exceeds max_body. HTTP error statuses are returned, not thrown.
+// Performs REQUEST. Throws Error when libecli_http.so cannot be loaded, the
+// host cannot be reached, the transfer breaks or is truncated (fewer bytes
+// than Content-Length), or the body exceeds max_body. HTTP error statuses are returned, not thrown.
 HttpResponse http_request(const HttpRequest& request, const BodySink& sink = nullptr);
 
 // A size as limits are stated: "4 MiB", "64 KiB", "100 bytes".

@@ -3,15 +3,16 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
-#include <httplib.h>
 #include <fmt/format.h>
 
 #include "output/metrics.hpp"
 #include "util/error.hpp"
+#include "util/module_loader.hpp"
 
 namespace ecli::runtime {
 
@@ -33,21 +34,18 @@ std::pair<std::string, int> parse_metrics_address(const std::string& address) {
 
 MetricsServer::MetricsServer(const std::string& address) {
   auto [host, port] = parse_metrics_address(address);
-  server_ = std::make_unique<httplib::Server>();
-  server_->set_tcp_nodelay(true);
+  // cpp-httplib (and the OpenSSL it is built with) is loaded only for --metrics.
+  static const MetricsListenerFn make_listener =
+      load_module_function<MetricsListenerFn>(kMetricsModule, kMetricsListenerEntry, "--metrics");
   // Prometheus asks for OpenMetrics first; curl and older scrapers get 0.0.4.
-  server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    if (output::prefers_openmetrics(req.get_header_value("Accept")))
-      res.set_content(output::to_openmetrics(answer()), std::string(output::kOpenMetricsContentType));
-    else
-      res.set_content(answer(), std::string(output::kTextContentType));
-  });
-  server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("<html><body><a href=\"/metrics\">/metrics</a></body></html>\n", "text/html");
-  });
-  errno = 0;
-  if (!server_->bind_to_port(host, port)) {
-    int err = errno;
+  listener_.reset(make_listener([this](const std::string& accept) {
+    if (output::prefers_openmetrics(accept))
+      return MetricsAnswer{output::to_openmetrics(answer()), std::string(output::kOpenMetricsContentType)};
+    return MetricsAnswer{answer(), std::string(output::kTextContentType)};
+  }));
+  if (!listener_) throw Error(fmt::format("cannot serve metrics on {}: out of memory", address));
+  int err = 0;
+  if (!listener_->bind(host, port, err)) {
     std::string why = err ? std::strerror(err) : "cannot bind";
     if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
     throw Error(fmt::format("cannot serve metrics on {}: {}", address, why));
@@ -55,7 +53,7 @@ MetricsServer::MetricsServer(const std::string& address) {
   request_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (request_fd_ < 0) throw Error(fmt::format("cannot serve metrics: eventfd: {}", std::strerror(errno)));
   thread_ = std::thread([this] {
-    server_->listen_after_bind();
+    listener_->listen();
     listener_done_ = true;
   });
 }
@@ -66,11 +64,11 @@ MetricsServer::~MetricsServer() {
     generation_++;  // no scrape waits for a main loop that is gone
   }
   published_.notify_all();
-  // httplib's stop() does nothing until listen_after_bind() has started
-  // running: stopping before that (a run that fails at once) would leave the
+  // The listener's stop() does nothing until listen() has started running:
+  // stopping before that (a run that fails at once) would leave the
   // listener, and this join, waiting forever.
-  while (!server_->is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  server_->stop();
+  while (!listener_->is_running() && !listener_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  listener_->stop();
   if (thread_.joinable()) thread_.join();
   if (request_fd_ >= 0) close(request_fd_);
 }

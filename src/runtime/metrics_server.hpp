@@ -1,5 +1,6 @@
 #pragma once
-// `--metrics [ADDR:]PORT`: /metrics over HTTP (cpp-httplib) on a thread of its own.
+// `--metrics [ADDR:]PORT`: /metrics over HTTP on a thread of its own. The
+// listener (cpp-httplib) is in libecli_metrics_http.so, loaded here.
 //
 // The maps are read by the main thread only (the Sampler and EventStreams are
 // not thread-safe, and reading a map between a print and its clearing would
@@ -16,9 +17,7 @@
 #include <string>
 #include <thread>
 
-namespace httplib {
-class Server;
-}
+#include "runtime/metrics_listener.hpp"
 
 namespace ecli::runtime {
 
@@ -26,7 +25,8 @@ class MetricsServer {
  public:
   // Binds at once (before anything is loaded): "PORT", ":PORT" (all
   // addresses), "ADDR:PORT", "[V6ADDR]:PORT". Throws ecli::Error
-  // ("cannot serve metrics on :9464: address already in use").
+  // ("cannot serve metrics on :9464: address already in use", or the
+  // module's "cannot load libecli_metrics_http.so ...").
   explicit MetricsServer(const std::string& address);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
@@ -40,7 +40,7 @@ class MetricsServer {
  private:
   std::string answer();
 
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<MetricsListener> listener_;
   std::thread thread_;
   std::atomic<bool> listener_done_{false};
   int request_fd_ = -1;

@@ -117,7 +117,13 @@ VmlinuxHeader provide_vmlinux_header(const std::string& btf_path_arg) {
   // (or from an older ecc) lacks the kfunc prototypes.
   std::filesystem::path bpftool = find_executable("bpftool", {"/usr/sbin", "/sbin", "/usr/local/sbin"});
   std::string generator = bpftool.empty() ? "libbpf btf_dump" : "bpftool " + file_identity(bpftool);
-  out.dir = cache_dir() / "vmlinux" / Hasher().add(out.key).add(generator).hex();
+  std::filesystem::path headers = cache_dir() / "vmlinux";
+  // "vmlinux.h.tmp.<pid>" and "vmlinux-<key>.pch.tmp.<pid>" of runs killed
+  // with -9, beside the header of any kernel (one folder each, few of them).
+  std::error_code list_ec, type_ec;
+  for (const auto& entry : std::filesystem::directory_iterator(headers, list_ec))
+    if (entry.is_directory(type_ec)) remove_stale_temporaries(entry.path());
+  out.dir = headers / Hasher().add(out.key).add(generator).hex();
   out.header = out.dir / "vmlinux.h";
   if (std::filesystem::exists(out.header)) return out;
   std::filesystem::create_directories(out.dir);

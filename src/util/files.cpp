@@ -77,6 +77,31 @@ void remove_temporary_cache() {
   if (!temporary_cache.empty()) fs::remove_all(temporary_cache, ec);
 }
 
+// Stand-in caches are named "ecli-cache-<pid>-XXXXXX" so that the owner of
+// one left by a run killed with -9 can be told: such folders whose pid is gone
+// and that belong to us are removed. Only runs that fall back make them, so
+// only those look (not every run scans the temporary folder).
+constexpr std::string_view kTemporaryCachePrefix = "ecli-cache-";
+
+void remove_dead_temporary_caches(const fs::path& parent) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with(kTemporaryCachePrefix)) continue;
+    size_t dash = name.rfind('-');
+    if (dash <= kTemporaryCachePrefix.size() || name.size() - dash - 1 != 6) continue;  // mkdtemp's XXXXXX
+    std::string pid = name.substr(kTemporaryCachePrefix.size(), dash - kTemporaryCachePrefix.size());
+    if (pid.size() > 10 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
+    long long owner = std::stoll(pid);
+    if (owner > 0 && owner <= INT32_MAX && ::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH) {
+      std::error_code remove_ec;
+      fs::remove_all(entry.path(), remove_ec);
+    }
+  }
+}
+
 fs::path preferred_cache_dir() {
   if (const char* env = std::getenv("ECLI_CACHE_DIR"); env && *env) return env;
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "ecli";
@@ -95,7 +120,10 @@ fs::path cache_dir() {
   std::string why = ec ? ec.message() : errno_text(errno);
 
   const char* tmpdir = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ecli-cache-XXXXXX";
+  fs::path parent = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  remove_dead_temporary_caches(parent);
+  std::string pattern =
+      (parent / (std::string(kTemporaryCachePrefix) + std::to_string(::getpid()) + "-XXXXXX")).string();
   if (!::mkdtemp(pattern.data()))
     throw Error("cannot create cache directory " + dir.string() + ": " + why +
                 "; nor a temporary one: " + errno_text(errno) + " (set ECLI_CACHE_DIR)");

@@ -17,6 +17,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data)
 // system users), a private temporary folder removed at exit stands in for it
 // (so nothing is cached across runs) and ECLI_CACHE_DIR is set to it, so that
 // children such as ecc use it too. Throws only when no temporary folder can be made.
+// Such folders left by runs killed with -9 (their pid is gone) are removed then.
 std::filesystem::path cache_dir();
 // The one-line note "ecli: cache ... not writable ..." once cache_dir() fell
 // back to a temporary folder; empty otherwise. Printed with -v.

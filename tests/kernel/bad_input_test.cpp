@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -281,6 +282,10 @@ TEST(BadInput, TemporariesOfKilledRunsAreRemoved) {
   fs::create_directories(cache / "core-btf");
   for (const std::string& name : {"00.btf.tmp." + dead, "00.btf.o.tmp." + dead, "11.btf.tmp." + live})
     write_text(cache / "core-btf" / name, "half");
+  // Beside the vmlinux.h of any kernel: the header and its precompiled form.
+  fs::create_directories(cache / "vmlinux" / "0123");
+  for (const std::string& name : {"vmlinux.h.tmp." + dead, "vmlinux-00.pch.tmp." + dead, "vmlinux.h.tmp." + live})
+    write_text(cache / "vmlinux" / "0123" / name, "half");
   // A pid reused by another process: the age tells.
   write_text(cache / "core-btf" / ("22.btf.tmp." + live + "0"), "old");
   fs::last_write_time(cache / "core-btf" / ("22.btf.tmp." + live + "0"),
@@ -296,6 +301,36 @@ TEST(BadInput, TemporariesOfKilledRunsAreRemoved) {
   EXPECT_FALSE(fs::exists(cache / "core-btf" / ("00.btf.o.tmp." + dead)));
   EXPECT_TRUE(fs::exists(cache / "core-btf" / ("11.btf.tmp." + live)));
   EXPECT_FALSE(fs::exists(cache / "core-btf" / ("22.btf.tmp." + live + "0")));
+  EXPECT_FALSE(fs::exists(cache / "vmlinux" / "0123" / ("vmlinux.h.tmp." + dead)));
+  EXPECT_FALSE(fs::exists(cache / "vmlinux" / "0123" / ("vmlinux-00.pch.tmp." + dead)));
+  EXPECT_TRUE(fs::exists(cache / "vmlinux" / "0123" / ("vmlinux.h.tmp." + live)));
+}
+
+// The stand-in for an unwritable cache ("ecli-cache-<pid>-XXXXXX" in TMPDIR)
+// of a run killed with -9 is removed by the next run that falls back; only
+// ours, only of dead pids, only of that name.
+TEST(BadInput, TemporaryCachesOfKilledRunsAreRemoved) {
+  REQUIRE_ROOT();
+  TempDir dir, tmp;
+  write_text(dir / "home", "a file, not a folder");
+  std::string dead = std::to_string(dead_pid()), live = std::to_string(getpid());
+  std::string gone = "ecli-cache-" + dead + "-aB3xYz";
+  fs::create_directories(tmp / gone / "packages");
+  write_text(tmp / gone / "packages" / "package.json", "{");
+  std::vector<std::string> kept = {"ecli-cache-" + live + "-aB3xYz", "ecli-cache-" + dead + "-short",
+                                   "ecli-cache-aB3xYz", "other-" + dead + "-aB3xYz", "ecli-cache-" + dead + "-N0body"};
+  for (const std::string& name : kept) fs::create_directories(tmp / name);
+  ASSERT_EQ(chown((tmp / kept.back()).c_str(), 65534, 65534), 0);  // not ours
+
+  Result r = run({"env", "-u", "ECLI_CACHE_DIR", "-u", "XDG_CACHE_HOME", "HOME=" + (dir / "home").string(),
+                  "TMPDIR=" + tmp.path().string(), ecli_bin(), "run", "-d", "0.2", example_package("opensnoop")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / gone));
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(tmp.path())) left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(left, kept);  // and this run's own stand-in is gone too
 }
 
 }  // namespace

@@ -23,7 +23,12 @@ uint32_t resolve_type(const struct ::btf* btf, uint32_t id) {
   return id;
 }
 
-std::string c_type_name(const struct ::btf* btf, uint32_t id) {
+namespace {
+
+// DEPTH bounds the walk: BTF from a package may make a loop of modifiers and
+// pointers (const -> pointer -> const ...), which btf__new accepts.
+std::string type_name(const struct ::btf* btf, uint32_t id, int depth) {
+  if (depth > 64) return "<unknown>";
   const btf_type* t = btf__type_by_id(btf, id);
   if (!t) return "<unknown>";
   if (id == 0) return "void";
@@ -47,24 +52,26 @@ std::string c_type_name(const struct ::btf* btf, uint32_t id) {
     case BTF_KIND_VOLATILE:
     case BTF_KIND_RESTRICT:
     case BTF_KIND_TYPE_TAG:
-      return c_type_name(btf, t->type);
+      return type_name(btf, t->type, depth + 1);
     case BTF_KIND_PTR: {
       const btf_type* target = btf__type_by_id(btf, resolve_type(btf, t->type));
       if (target && btf_kind(target) == BTF_KIND_FUNC_PROTO) return "void *";
-      std::string inner = c_type_name(btf, t->type);
-      return inner.back() == '*' ? inner + "*" : inner + " *";
+      std::string inner = type_name(btf, t->type, depth + 1);
+      // An unnamed int or typedef has an empty name (found by fuzz_render_plan: back() of "").
+      return !inner.empty() && inner.back() == '*' ? inner + "*" : inner + " *";
     }
     case BTF_KIND_ARRAY: {
       const struct btf_array* arr = btf_array(t);
       // Collect dimensions outermost first: int a[2][3] is array(2) of array(3) of int.
       std::string dims = "[" + std::to_string(arr->nelems) + "]";
       uint32_t elem = arr->type;
-      for (const btf_type* e = btf__type_by_id(btf, elem); e && btf_kind(e) == BTF_KIND_ARRAY;
+      int nested = 0;  // bounded: an array may be its own element in hostile BTF
+      for (const btf_type* e = btf__type_by_id(btf, elem); e && btf_kind(e) == BTF_KIND_ARRAY && ++nested < 64;
            e = btf__type_by_id(btf, elem)) {
         dims += "[" + std::to_string(btf_array(e)->nelems) + "]";
         elem = btf_array(e)->type;
       }
-      return c_type_name(btf, elem) + dims;
+      return type_name(btf, elem, depth + 1) + dims;
     }
     case BTF_KIND_FUNC_PROTO:
     case BTF_KIND_FUNC:
@@ -73,5 +80,9 @@ std::string c_type_name(const struct ::btf* btf, uint32_t id) {
       return named.empty() ? "<unknown>" : named;
   }
 }
+
+}  // namespace
+
+std::string c_type_name(const struct ::btf* btf, uint32_t id) { return type_name(btf, id, 0); }
 
 }  // namespace ecli::btf

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "btf/render_plan.hpp"
+#include "btf/type_names.hpp"
 #include "output/event_format.hpp"
 #include "util/error.hpp"
 
@@ -132,6 +133,23 @@ TEST(RenderPlan, PlansEveryKindOnce) {
   EXPECT_EQ(kinds["ptr"], btf::FieldKind::Pointer);
   EXPECT_EQ(kinds["f"], btf::FieldKind::Float);
   EXPECT_EQ(kinds["raw"], btf::FieldKind::Array);  // __u8[2] stays numbers
+}
+
+// Hostile BTF that btf__new accepts (found by fuzz_render_plan): a pointer to
+// an unnamed int, and a const and a pointer that refer to each other.
+TEST(RenderPlan, TypeNamesOfOddBtfAreBounded) {
+  std::unique_ptr<struct btf, decltype(&btf__free)> owner(btf__new_empty(), btf__free);
+  struct btf* b = owner.get();
+  int unnamed = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+  const_cast<btf_type*>(btf__type_by_id(b, unnamed))->name_off = 0;  // libbpf adds no unnamed int itself
+  int ptr = btf__add_ptr(b, unnamed);
+  int loop_const = btf__add_const(b, 0);
+  int loop_ptr = btf__add_ptr(b, loop_const);
+  ASSERT_GT(ptr, 0);
+  ASSERT_GT(loop_ptr, 0);
+  const_cast<btf_type*>(btf__type_by_id(b, loop_const))->type = loop_ptr;  // close the loop
+  EXPECT_EQ(btf::c_type_name(b, ptr), " *");
+  EXPECT_NE(btf::c_type_name(b, loop_ptr).find("<unknown>"), std::string::npos);
 }
 
 TEST(RenderPlan, MissingTypeIsAnError) {

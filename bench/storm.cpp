@@ -4,7 +4,7 @@
 // event buffers' shared mapping (ring or perf buffer pages the kernel also
 // holds), the peak of its private memory, and the kernel memory of its maps.
 //
-//   bench_storm [COUNT [ROUNDS]]
+//   [ECLI_BEFORE=OTHER_ECLI] bench_storm [COUNT [ROUNDS]]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -237,6 +237,12 @@ int main(int argc, char** argv) {
       {"ecli run opensnoop --json", {ECLI_BIN, "run", "--json", package, "--pid_target", "{pid}"}},
       {"libbpf-tools opensnoop", {"opensnoop", "-p", "{pid}"}},
   };
+  // ECLI_BEFORE=PATH: another build of ecli (say, the last commit's) runs
+  // the same cases in the same rounds, for a before/after in one run.
+  if (const char* before = getenv("ECLI_BEFORE")) {
+    tracers.push_back({"before: opensnoop (table)", {before, "run", package, "--pid_target", "{pid}"}});
+    tracers.push_back({"before: opensnoop --json", {before, "run", "--json", package, "--pid_target", "{pid}"}});
+  }
   std::vector<std::vector<Sample>> samples(tracers.size());
   for (int round = 0; round < rounds; round++)
     for (size_t t = 0; t < tracers.size(); t++) samples[t].push_back(run_case(tracers[t], count, work));

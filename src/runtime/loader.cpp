@@ -170,7 +170,14 @@ BpfObject::BpfObject(const package::Package& package, LoadPolicy policy)
       name_(package.meta.obj_name.empty() ? "ecli_bpf" : package.meta.obj_name),
       core_btf_(elf_),
       policy_(std::move(policy)) {
-  open(true);
+  try {
+    open(true);
+  } catch (...) {
+    // No destructor runs when the constructor throws (e.g. prepare refusing a
+    // missing interface after the object was opened): close it here.
+    bpf_object__close(object_);
+    throw;
+  }
 }
 
 void BpfObject::reopen(bool use_cached_core_btf) {

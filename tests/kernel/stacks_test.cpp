@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -17,7 +18,9 @@ namespace {
 
 // Built -O0 with frame pointers, so that the kernel can walk the user stack,
 // and each function is a frame of its own.
-const char* kTarget = R"(#include <stdlib.h>
+const char* kTarget = R"(#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,7 +81,19 @@ int main(int argc, char** argv) {
   if (!strcmp(what, "burn")) burn_cpu(1.0);
   else if (!strcmp(what, "syscalls")) syscall_loop(1.0);
   else if (!strcmp(what, "sleep")) sleepy_wait(5);
-  else if (!strcmp(what, "longsleep")) sleepy_wait(15);
+  else if (!strcmp(what, "longsleep")) {
+    /* The naps start on SIGUSR1, sent once the tracer runs: a slow start
+       (a loaded machine, ASan) must not miss them. */
+    sigset_t go;
+    int sig;
+    sigemptyset(&go);
+    sigaddset(&go, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &go, NULL);
+    puts("ready");
+    fflush(stdout);
+    sigwait(&go, &sig);
+    sleepy_wait(15);
+  }
   else if (!strcmp(what, "leak")) { leaky_function(); tidy_function(); usleep(200000); }
   return 0;
 }
@@ -221,10 +236,15 @@ TEST(Stacks, OffCpuTimeIsAttributedToTheFunctionThatSlept) {
 TEST(Stacks, AProcessGivenByPidThatExitsBeforeThePrintStillResolves) {
   REQUIRE_ROOT();
   std::string package = example_package("offcputime");
-  Process target({target_binary().string(), "longsleep"});  // 1.5 s of naps, then gone
-  Result r = run_to_end({"--folded", "-d", "3", "-p", std::to_string(target.pid()), package});
-  EXPECT_TRUE(target.wait_exit().has_value());
-  EXPECT_GT(folded_count(r.out, "sleepy_wait;"), 100000u) << r.out << r.err;
+  Process target({target_binary().string(), "longsleep"});  // on SIGUSR1: 1.5 s of naps, then gone
+  ASSERT_TRUE(target.wait_stdout("ready"));
+  Process ecli({ecli_bin(), "run", "--folded", "-p", std::to_string(target.pid()), package});
+  ASSERT_TRUE(ecli.wait_stderr("ecli: running")) << ecli.err();
+  target.signal(SIGUSR1);
+  ASSERT_TRUE(target.wait_exit().has_value());
+  ecli.signal(SIGINT);  // the print comes after the process is gone
+  ASSERT_EQ(ecli.wait_exit(), 0) << ecli.err();
+  EXPECT_GT(folded_count(ecli.out(), "sleepy_wait;"), 100000u) << ecli.out() << ecli.err();
 }
 
 TEST(Stacks, MallocStacksFindTheFunctionThatLeaks) {

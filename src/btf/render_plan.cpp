@@ -33,9 +33,18 @@ std::string written_name(const struct ::btf* btf, uint32_t id) {
   return {};
 }
 
-void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int depth);
+// Nested structs may repeat a type many times over: a struct of two members
+// of a struct of two members, 32 deep, is 2^32 fields (found by
+// fuzz_render_plan: minutes per plan). Real types expand to a few thousand.
+constexpr size_t kMaxPlanFields = 1 << 16;
 
-void plan_members(const struct ::btf* btf, const btf_type* t, FieldPlan& field, int depth) {
+struct PlanBudget {
+  size_t fields = 0;
+};
+
+void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int depth, PlanBudget& budget);
+
+void plan_members(const struct ::btf* btf, const btf_type* t, FieldPlan& field, int depth, PlanBudget& budget) {
   const struct btf_member* m = btf_members(t);
   for (uint16_t i = 0; i < btf_vlen(t); i++) {
     FieldPlan member;
@@ -44,7 +53,7 @@ void plan_members(const struct ::btf* btf, const btf_type* t, FieldPlan& field, 
     uint32_t bit_offset = btf_member_bit_offset(t, i);
     uint32_t bitfield = btf_member_bitfield_size(t, i);
     try {
-      plan_type(btf, m[i].type, member, depth + 1);
+      plan_type(btf, m[i].type, member, depth + 1, budget);
     } catch (const std::exception&) {
       member = FieldPlan{};  // printed as a placeholder
       member.name = name && *name ? name : "_" + std::to_string(i);
@@ -61,7 +70,8 @@ void plan_members(const struct ::btf* btf, const btf_type* t, FieldPlan& field, 
   }
 }
 
-void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int depth) {
+void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int depth, PlanBudget& budget) {
+  if (++budget.fields > kMaxPlanFields) throw Error("more fields than ecli prints");
   field.c_type = c_type_name(btf, type_id);
   uint32_t id = resolve_type(btf, type_id);
   const btf_type* t = btf__type_by_id(btf, id);
@@ -118,13 +128,13 @@ void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int 
     case BTF_KIND_UNION:
       field.kind = FieldKind::Struct;
       field.size = t->size;
-      plan_members(btf, t, field, depth);
+      plan_members(btf, t, field, depth, budget);
       return;
     case BTF_KIND_ARRAY: {
       const struct btf_array* arr = btf_array(t);
       field.count = arr->nelems;
       auto element = std::make_shared<FieldPlan>();
-      plan_type(btf, arr->type, *element, depth + 1);
+      plan_type(btf, arr->type, *element, depth + 1, budget);
       if (element->kind == FieldKind::Char && is_char_name(written_name(btf, arr->type))) {
         field.kind = FieldKind::String;
         field.size = arr->nelems;
@@ -150,10 +160,13 @@ void plan_type(const struct ::btf* btf, uint32_t type_id, FieldPlan& field, int 
 // us allocate and clear that much; no event or map value comes near this.
 constexpr uint32_t kMaxPlanSize = 16u << 20;
 
-void check_plan_size(uint64_t size, const std::string& type_name) {
+void check_plan_size(uint64_t size, const PlanBudget& budget, const std::string& type_name) {
   if (size > kMaxPlanSize)
     throw Error(type_name + " is " + std::to_string(size) + " bytes, more than ecli prints (" +
                 std::to_string(kMaxPlanSize >> 20) + " MiB)");
+  if (budget.fields > kMaxPlanFields)
+    throw Error(type_name + " has more than " + std::to_string(kMaxPlanFields) +
+                " fields with its nested members, more than ecli prints");
 }
 
 }  // namespace
@@ -164,8 +177,9 @@ RenderPlan build_render_plan(const struct ::btf* btf, uint32_t type_id) {
   RenderPlan plan;
   plan.type_name = c_type_name(btf, type_id);
   FieldPlan root;
-  plan_type(btf, type_id, root, 0);
-  check_plan_size(root.size, plan.type_name);
+  PlanBudget budget;
+  plan_type(btf, type_id, root, 0, budget);
+  check_plan_size(root.size, budget, plan.type_name);
   plan.size = root.size;
   if (root.kind == FieldKind::Struct) {
     plan.fields = std::move(root.members);
@@ -180,6 +194,7 @@ RenderPlan build_members_plan(const struct ::btf* btf, std::string type_name, co
   RenderPlan plan;
   plan.type_name = std::move(type_name);
   uint64_t end = 0;
+  PlanBudget budget;
   for (const auto& m : members) {
     if (m.type_id == 0 || !btf__type_by_id(btf, m.type_id))
       throw Error("member " + m.name + " has type id " + std::to_string(m.type_id) +
@@ -187,7 +202,7 @@ RenderPlan build_members_plan(const struct ::btf* btf, std::string type_name, co
     FieldPlan field;
     field.name = m.name;
     try {
-      plan_type(btf, m.type_id, field, 0);
+      plan_type(btf, m.type_id, field, 0, budget);
     } catch (const std::exception&) {
       field = FieldPlan{};
       field.name = m.name;
@@ -197,7 +212,7 @@ RenderPlan build_members_plan(const struct ::btf* btf, std::string type_name, co
     end = std::max<uint64_t>(end, uint64_t(m.offset) + field.size);
     plan.fields.push_back(std::move(field));
   }
-  check_plan_size(end, plan.type_name);
+  check_plan_size(end, budget, plan.type_name);
   plan.size = static_cast<uint32_t>(end);
   return plan;
 }

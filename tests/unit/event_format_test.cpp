@@ -152,6 +152,33 @@ TEST(RenderPlan, TypeNamesOfOddBtfAreBounded) {
   EXPECT_NE(btf::c_type_name(b, loop_ptr).find("<unknown>"), std::string::npos);
 }
 
+// Nested structs that repeat a type: level k is a struct of two members of
+// level k-1, so 30 levels would be 2^30 fields; the plan stops at its budget
+// with one error (fuzz_render_plan found minutes per plan), while a type as
+// large as real ones still plans.
+TEST(RenderPlan, TypesExpandingToTooManyFieldsAreRefused) {
+  std::unique_ptr<struct btf, decltype(&btf__free)> owner(btf__new_empty(), btf__free);
+  struct btf* b = owner.get();
+  int level = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+  int ten_levels = 0;
+  for (int k = 1; k <= 30; k++) {
+    uint32_t size = 4u << k;
+    int s = btf__add_struct(b, ("level" + std::to_string(k)).c_str(), size);
+    ASSERT_GT(s, 0);
+    ASSERT_EQ(btf__add_field(b, "a", level, 0, 0), 0);
+    ASSERT_EQ(btf__add_field(b, "b", level, size * 4, 0), 0);  // bit offset of the second half
+    level = s;
+    if (k == 10) ten_levels = s;
+  }
+  EXPECT_EQ(btf::build_render_plan(b, ten_levels).fields.size(), 2u);  // 2^10 ints: fine
+  try {
+    btf::build_render_plan(b, level);
+    FAIL() << "a type of 2^30 fields was planned";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has more than 65536 fields"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RenderPlan, MissingTypeIsAnError) {
   Fixture f;
   EXPECT_THROW(btf::build_render_plan(f.btf.get(), 9999), Error);

@@ -1,5 +1,6 @@
-// Time from launching a tracer to its first event on a terminal, and its peak
-// resident memory, for ecli and its peers side by side in one run.
+// Time from launching a tracer to its first event on a terminal, its peak
+// resident memory, and the time from Ctrl-C (SIGINT) to its exit (its last
+// drain, prints and detach), for ecli and its peers side by side in one run.
 //
 // A trigger process opens a file every millisecond; each tool is started on a
 // pty (as a person watching sees it), filtered to the trigger's pid, and timed
@@ -10,6 +11,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 struct Sample {
   double ms;
   double rss_mb;
+  double exit_ms = 0;  // SIGINT to exit; 0 when it had to be killed
 };
 
 // Opens a file every millisecond until killed.
@@ -83,10 +86,26 @@ std::optional<Sample> measure(const std::vector<std::string>& argv, const std::s
       break;
     }
   }
+  // Exit: a pidfd becomes readable when the process ends; the pty is drained
+  // meanwhile so that what it prints at exit never blocks it.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  auto interrupted = Clock::now();
   kill(pid, SIGINT);
-  for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; i++) usleep(20000);
-  kill(pid, SIGKILL);
+  bool exited = false;
+  while (pidfd >= 0 && Clock::now() - interrupted < std::chrono::seconds(2)) {
+    pollfd p[2] = {{pidfd, POLLIN, 0}, {master, POLLIN, 0}};
+    if (poll(p, 2, 100) <= 0) continue;
+    if (p[0].revents & POLLIN) {
+      exited = true;
+      break;
+    }
+    if (p[1].revents & POLLIN && read(master, buf, sizeof buf) <= 0) usleep(1000);
+  }
+  if (result && exited)
+    result->exit_ms = std::chrono::duration<double, std::milli>(Clock::now() - interrupted).count();
+  if (!exited) kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
+  if (pidfd >= 0) close(pidfd);
   close(master);
   return result;
 }
@@ -164,9 +183,9 @@ int main(int argc, char** argv) {
       {"bpftrace opensnoop.bt", {"bpftrace", "/usr/sbin/opensnoop.bt"}, typed_marker},
   };
 
-  fmt::print("{:<32} {:>12} {:>12} {:>8}\n", "tool", "first event", "peak RSS", "runs");
+  fmt::print("{:<32} {:>12} {:>12} {:>12} {:>8}\n", "tool", "first event", "peak RSS", "exit", "runs");
   for (const auto& tool : tools) {
-    std::vector<double> times, rss;
+    std::vector<double> times, rss, exits;
     for (int i = 0; i < runs; i++) {
       if (tool.cold_cache) fs::remove_all(work / "cache");
       if (tool.first_run) fs::remove_all(work / "cache" / "core-btf");
@@ -174,13 +193,17 @@ int main(int argc, char** argv) {
       if (auto s = measure(tool.argv, tool.marker)) {
         times.push_back(s->ms);
         rss.push_back(s->rss_mb);
+        if (s->exit_ms > 0) exits.push_back(s->exit_ms);
       }
     }
     if (times.empty()) {
       fmt::print("{:<32} {:>12}\n", tool.name, "no event");
       continue;
     }
-    fmt::print("{:<32} {:>9.1f} ms {:>9.1f} MB {:>8}\n", tool.name, median(times), median(rss), times.size());
+    std::string exit = exits.size() == times.size() ? fmt::format("{:.1f} ms", median(exits))
+                                                    : fmt::format("{} killed", times.size() - exits.size());
+    fmt::print("{:<32} {:>9.1f} ms {:>9.1f} MB {:>12} {:>8}\n", tool.name, median(times), median(rss), exit,
+               times.size());
   }
   kill(trigger, SIGKILL);
   waitpid(trigger, nullptr, 0);

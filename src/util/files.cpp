@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 
 #include "util/error.hpp"
@@ -83,6 +84,13 @@ void remove_temporary_cache() {
 // only those look (not every run scans the temporary folder).
 constexpr std::string_view kTemporaryCachePrefix = "ecli-cache-";
 
+// The pid in a temporary's name ("1234"); 0 for anything that is not one.
+pid_t pid_in_name(const std::string& digits) {
+  if (digits.empty() || digits.size() > 10 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  long long pid = std::stoll(digits);
+  return pid <= INT32_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
 void remove_dead_temporary_caches(const fs::path& parent) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(parent, ec)) {
@@ -90,12 +98,11 @@ void remove_dead_temporary_caches(const fs::path& parent) {
     if (!name.starts_with(kTemporaryCachePrefix)) continue;
     size_t dash = name.rfind('-');
     if (dash <= kTemporaryCachePrefix.size() || name.size() - dash - 1 != 6) continue;  // mkdtemp's XXXXXX
-    std::string pid = name.substr(kTemporaryCachePrefix.size(), dash - kTemporaryCachePrefix.size());
-    if (pid.size() > 10 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t owner = pid_in_name(name.substr(kTemporaryCachePrefix.size(), dash - kTemporaryCachePrefix.size()));
+    if (owner <= 0) continue;
     struct stat st {};
     if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
-    long long owner = std::stoll(pid);
-    if (owner > 0 && owner <= INT32_MAX && ::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH) {
+    if (::kill(owner, 0) != 0 && errno == ESRCH) {
       std::error_code remove_ec;
       fs::remove_all(entry.path(), remove_ec);
     }
@@ -151,9 +158,9 @@ void remove_stale_temporaries(const fs::path& dir) {
     std::string name = entry.path().filename().string();
     size_t tmp = name.rfind(".tmp.");
     if (tmp == std::string::npos) continue;
-    std::string pid = name.substr(tmp + 5);
-    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 10) continue;
-    if (temporary_is_stale(entry.path(), static_cast<pid_t>(std::stoll(pid)))) {
+    pid_t writer = pid_in_name(name.substr(tmp + 5));
+    if (writer <= 0) continue;
+    if (temporary_is_stale(entry.path(), writer)) {
       std::error_code remove_ec;
       fs::remove_all(entry.path(), remove_ec);
     }

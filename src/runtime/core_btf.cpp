@@ -3,25 +3,22 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstring>
-#include <thread>
-#include <vector>
+#include <optional>
 
+#include "btf/core_subset.hpp"
 #include "btf/kernel_id.hpp"
 #include "util/files.hpp"
 #include "util/hash.hpp"
 
-extern char** environ;
-
 namespace ecli::runtime {
 namespace {
+
+constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
 
 // The start of struct btf_ext_header (linux/tools/lib/bpf/libbpf_internal.h).
 struct BtfExtHeader {
@@ -64,97 +61,81 @@ bool has_core_relocations(const std::string& elf_bytes) {
 CoreBtfCache::CoreBtfCache(const std::string& elf) {
   std::string kernel = btf::running_kernel_id();
   if (kernel.empty() || !has_core_relocations(elf)) return;
+  elf_ = elf;
   path_ = cache_dir() / "core-btf" / (Hasher().add(kernel).add(elf).hex() + ".btf");
-  remove_stale_temporaries(path_.parent_path());  // "<key>.btf[.o].tmp.<pid>" of runs killed with -9
+  remove_stale_temporaries(path_.parent_path());  // "<key>.btf.tmp.<pid>" of runs killed with -9
 }
 
-CoreBtfCache::~CoreBtfCache() { stop(); }
+CoreBtfCache::~CoreBtfCache() {
+  if (memfd_ >= 0) close(memfd_);
+}
 
-std::filesystem::path CoreBtfCache::cached() const {
+std::filesystem::path CoreBtfCache::path() {
+  if (path_.empty()) return {};
   std::error_code ec;
-  if (path_.empty() || !std::filesystem::exists(path_, ec)) return {};
-  return path_;
+  if (std::filesystem::exists(path_, ec)) {
+    note_ = "CO-RE relocations use the cached BTF " + path_.string();
+    return path_;
+  }
+  return cut();
 }
 
 void CoreBtfCache::forget() {
   std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove(path_, ec);
+  if (path_.empty()) return;
+  std::filesystem::remove(path_, ec);
+  if (memfd_ >= 0) close(memfd_);
+  memfd_ = -1;
+  cut();
 }
 
-void CoreBtfCache::generate(const std::string& elf, std::chrono::milliseconds patience) {
-  if (path_.empty() || child_ > 0 || !cached().empty() || !start(elf)) return;
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  int status = 0;
-  pid_t done = 0;
-  while ((done = waitpid(child_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  if (done == child_) {
-    child_ = -1;
-    std::error_code ec;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && std::filesystem::file_size(tmp_btf_, ec) > 0 && !ec)
-      std::filesystem::rename(tmp_btf_, path_, ec);
+std::filesystem::path CoreBtfCache::cut() {
+  auto roots = btf::core_roots_of_object(elf_);
+  if (!roots) {
+    note_ = "CO-RE relocations use the kernel's BTF (they need its own type ids, or a type has no name)";
+    return {};
   }
-  stop();
-}
-
-bool CoreBtfCache::start(const std::string& elf) {
+  std::string kernel_btf;
+  std::optional<std::string> subset;
+  {
+    // Mapped where the kernel allows it (6.16 and later), else read.
+    int fd = open(kKernelBtf, O_RDONLY | O_CLOEXEC);
+    struct stat st{};
+    void* map = MAP_FAILED;
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
+      map = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (fd >= 0) close(fd);
+    if (map != MAP_FAILED) {
+      subset = btf::core_subset(std::string_view(static_cast<const char*>(map), st.st_size), *roots);
+      munmap(map, static_cast<size_t>(st.st_size));
+    } else {
+      try {
+        kernel_btf = read_file(kKernelBtf);
+      } catch (const std::exception&) {
+        return {};
+      }
+      subset = btf::core_subset(kernel_btf, *roots);
+    }
+  }
+  if (!subset) {
+    note_ = "CO-RE relocations use the kernel's BTF (a type they name is not in vmlinux's BTF)";
+    return {};
+  }
   std::error_code ec;
   std::filesystem::create_directories(path_.parent_path(), ec);
-  std::string suffix = ".tmp." + std::to_string(getpid());
-  tmp_object_ = path_;
-  tmp_object_ += ".o" + suffix;
-  tmp_btf_ = path_;
-  tmp_btf_ += suffix;
   try {
-    write_file_atomic(tmp_object_, elf);
+    write_file_atomic(path_, *subset);
+    note_ = "CO-RE relocations use the kernel's BTF cut to the types they read, cached as " + path_.string();
+    return path_;
   } catch (const std::exception&) {
-    tmp_object_.clear();
-    return false;  // an unwritable cache only costs speed
+    // An unwritable cache only costs the next run's cut: this one reads it from memory.
+    if (memfd_ < 0) memfd_ = memfd_create("ecli-core-btf", MFD_CLOEXEC);
+    if (memfd_ < 0 || ftruncate(memfd_, 0) != 0 ||
+        pwrite(memfd_, subset->data(), subset->size(), 0) != static_cast<ssize_t>(subset->size()))
+      return {};
+    note_ = "CO-RE relocations use the kernel's BTF cut to the types they read (not cached)";
+    return "/proc/self/fd/" + std::to_string(memfd_);
   }
-
-  // Its own process group, so a Ctrl-C meant for ecli does not reach it, and
-  // no signal blocked: ecli blocks SIGINT/SIGTERM to read them from a signalfd.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&files, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<std::string> args = {"bpftool", "gen", "min_core_btf", "/sys/kernel/btf/vmlinux", tmp_btf_.string(),
-                                   tmp_object_.string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int err = posix_spawnp(&pid, "bpftool", &files, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) {
-    stop();  // no bpftool: no cache
-    return false;
-  }
-  child_ = pid;
-  setpriority(PRIO_PROCESS, static_cast<id_t>(pid), 19);  // a cache is never worth slowing the machine's own work
-  return true;
-}
-
-void CoreBtfCache::stop() {
-  if (child_ > 0) {
-    kill(child_, SIGKILL);
-    waitpid(child_, nullptr, 0);
-    child_ = -1;
-  }
-  std::error_code ec;
-  if (!tmp_object_.empty()) std::filesystem::remove(tmp_object_, ec);
-  if (!tmp_btf_.empty()) std::filesystem::remove(tmp_btf_, ec);
-  tmp_object_.clear();
-  tmp_btf_.clear();
 }
 
 }  // namespace ecli::runtime

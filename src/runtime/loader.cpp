@@ -188,11 +188,11 @@ void BpfObject::reopen(bool use_cached_core_btf) {
 }
 
 void BpfObject::open(bool use_cached_core_btf) {
-  std::string core_btf = use_cached_core_btf ? core_btf_.cached().string() : "";
+  std::string core_btf = use_cached_core_btf ? core_btf_.path().string() : "";
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name_.c_str(),
               .btf_custom_path = core_btf.empty() ? nullptr : core_btf.c_str());
   opened_with_core_btf_ = !core_btf.empty();
-  if (opened_with_core_btf_) verbose_note("CO-RE relocations use the cached BTF " + core_btf);
+  if (use_cached_core_btf && !core_btf_.note().empty()) verbose_note(core_btf_.note());
   else if (has_core_relocations(elf_)) verbose_note("CO-RE relocations use the kernel's BTF");
   clear_libbpf_log();
   struct bpf_object* object = bpf_object__open_mem(elf_.data(), elf_.size(), &opts);

@@ -60,7 +60,6 @@ class BpfObject {
   const std::vector<std::string>& sizing_report() const { return sizing_report_; }
   // After a successful run: makes this object's minimal CO-RE BTF for later runs,
   // giving up after `patience`.
-  void cache_core_btf(std::chrono::milliseconds patience) { core_btf_.generate(elf_, patience); }
 
  private:
   void open(bool use_cached_core_btf);

@@ -290,8 +290,6 @@ int run(const RunOptions& options) {
   if (folding && folded.empty()) warn("no stacks were collected to fold");
   flamegraph.write(folded, target.usage_name);
   for (const auto& line : stacks->lost_report()) std::cerr << "ecli: " << line << "\n";
-  // After the run, so that bpftool never competes with the traced work: about 30 ms, once per object and kernel.
-  object->cache_core_btf(std::chrono::seconds(1));
   return 0;
 }
 

@@ -219,8 +219,9 @@ TEST(Lifecycle, EccWritesPackageAndObjectAndReusesVmlinuxHeader) {
   EXPECT_EQ(before, after);  // nothing regenerated
 }
 
-// The minimal CO-RE BTF: made by the first run, used by the next (libbpf then
-// never parses the kernel's full BTF), and a broken one falls back to the full BTF.
+// The CO-RE BTF cut to the object's types: made by the first run before it
+// loads, used by the next (libbpf never parses the kernel's full BTF), and a
+// broken one falls back to the full BTF and is made again.
 TEST(Lifecycle, CoreBtfIsCachedUsedAndABrokenOneFallsBack) {
   REQUIRE_ROOT();
   TempDir cache;
@@ -249,8 +250,9 @@ TEST(Lifecycle, CoreBtfIsCachedUsedAndABrokenOneFallsBack) {
   const std::string kernel_btf = "ecli: CO-RE relocations use the kernel's BTF";
   const std::string cached_btf = "ecli: CO-RE relocations use the cached BTF";
   std::string first = run_and_see_an_open(true);
-  EXPECT_NE(first.find(kernel_btf), std::string::npos) << first;
+  EXPECT_NE(first.find(kernel_btf + " cut to the types they read"), std::string::npos) << first;
   EXPECT_EQ(first.find(cached_btf), std::string::npos) << first;
+  EXPECT_EQ(first.find("/sys/kernel/btf/vmlinux"), std::string::npos) << first;  // libbpf never read it
   auto files = cached_files();
   ASSERT_EQ(files.size(), 1u);  // the BTF only: the object copy and temporaries are gone
   EXPECT_EQ(files[0].extension(), ".btf");

@@ -6,7 +6,7 @@
 # New inputs go to build-fuzz/fuzz-corpus/<target>/ (not the seed corpus in
 # git): copy the interesting ones to tests/fuzz/corpus/<target>/ by hand.
 # Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: package meta
-# annotations render_plan event_format minisign oci_manifest; default all)
+# annotations render_plan core_subset event_format minisign oci_manifest; default all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-}
@@ -16,7 +16,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
 fi
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(package meta annotations render_plan event_format minisign oci_manifest)
+[ ${#targets[@]} -gt 0 ] || targets=(package meta annotations render_plan core_subset event_format minisign oci_manifest)
 build=${ECLI_FUZZ_BUILD:-build-fuzz}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then

@@ -272,10 +272,14 @@ std::optional<std::string> core_subset(std::string_view kernel_btf, const CoreRo
       uint32_t info = load32(r + 4) & ~0xffffu;
       std::memcpy(out + 4, &info, 4);
     }
-    auto patch = [&](size_t field, uint32_t value) {
-      if (field + 4 <= size) std::memcpy(out + field, &value, 4);
-    };
-    for_each_reference(r, [&](size_t field) { patch(field, new_id[load32(r + field)]); });
+    // A shallow struct's record ends before its members: fields past `size` are not copied.
+    auto patch = [&](size_t field, uint32_t value) { std::memcpy(out + field, &value, 4); };
+    for_each_reference(r, [&](size_t field) {
+      if (field + 4 > size) return;
+      uint32_t target = load32(r + field);
+      if (target > n) bad = true;
+      else patch(field, new_id[target]);
+    });
     for_each_name(r, [&](size_t field) {
       if (field + 4 <= size) patch(field, add_string(load32(r + field)));
     });

@@ -20,6 +20,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,6 +31,12 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 constexpr const char* kPath = "/etc/hostname";
+
+double own_cpu_seconds() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 // A child that opens kPath `count` times once told to, and reports how long it took.
 struct Generator {
@@ -46,12 +54,13 @@ Generator start_generator(long count) {
     char c;
     if (read(go[0], &c, 1) != 1) _exit(0);
     auto start = Clock::now();
+    double cpu_start = own_cpu_seconds();
     for (long i = 0; i < count; i++) {
       int fd = open(kPath, O_RDONLY);
       if (fd >= 0) close(fd);
     }
-    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    (void)!write(done[1], &seconds, sizeof seconds);
+    double times[2] = {std::chrono::duration<double>(Clock::now() - start).count(), own_cpu_seconds() - cpu_start};
+    (void)!write(done[1], times, sizeof times);
     _exit(0);
   }
   close(go[0]);
@@ -59,14 +68,17 @@ Generator start_generator(long count) {
   return {pid, go[1], done[0]};
 }
 
-double run_generator(Generator& g) {
+// The generator's wall time and its own CPU time (user + system, which
+// includes the traced programs it runs). The CPU time moves less when other
+// work on the machine takes the generator's CPU away.
+std::pair<double, double> run_generator(Generator& g) {
   (void)!write(g.go_fd, "g", 1);
-  double seconds = 0;
-  (void)!read(g.done_fd, &seconds, sizeof seconds);
+  double times[2] = {0, 0};
+  (void)!read(g.done_fd, times, sizeof times);
   waitpid(g.pid, nullptr, 0);
   close(g.go_fd);
   close(g.done_fd);
-  return seconds;
+  return {times[0], times[1]};
 }
 
 struct Tracer {
@@ -134,6 +146,7 @@ void sample_memory(pid_t pid, MemoryPeaks& peaks) {
 // printed and lost, its CPU time and its memory.
 struct Sample {
   double seconds = 0;
+  double generator_cpu = 0;
   size_t printed = 0;
   long lost = 0;
   double cpu = 0;
@@ -152,7 +165,7 @@ Sample run_case(const Tracer& tracer, long count, const fs::path& work) {
   Sample sample;
   Generator g = start_generator(count);
   if (tracer.argv.empty()) {
-    sample.seconds = run_generator(g);
+    std::tie(sample.seconds, sample.generator_cpu) = run_generator(g);
     return sample;
   }
   fs::path out = work / "out.txt", err = work / "err.txt";
@@ -183,7 +196,7 @@ Sample run_case(const Tracer& tracer, long count, const fs::path& work) {
       std::this_thread::sleep_for(20ms);
     }
   });
-  sample.seconds = run_generator(g);
+  std::tie(sample.seconds, sample.generator_cpu) = run_generator(g);
   // Let the tracer finish printing: stop when the output stops growing.
   uintmax_t last = 0;
   for (int still = 0; still < 5;) {
@@ -249,10 +262,11 @@ int main(int argc, char** argv) {
 
   double untraced = median(samples[0], [](const Sample& s) { return s.seconds; });
   double floor = median(samples[1], [](const Sample& s) { return s.seconds; });
+  double floor_cpu = median(samples[1], [](const Sample& s) { return s.generator_cpu; });
   fmt::print("{} openat calls, untraced: {:.2f} s (median of {} rounds, cases interleaved)\n\n", count, untraced,
              rounds);
-  fmt::print("{:<28} {:>9} {:>9} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}\n", "tracer", "slowdown", "/floor",
-             "printed", "lost", "CPU s", "peak RSS", "buffers", "private", "kernel");
+  fmt::print("{:<28} {:>9} {:>9} {:>9} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}\n", "tracer", "slowdown",
+             "/floor", "CPU/floor", "printed", "lost", "CPU s", "peak RSS", "buffers", "private", "kernel");
   auto mb = [](double kb) { return fmt::format("{:.1f} MB", kb / 1024.0); };
   for (size_t t = 1; t < tracers.size(); t++) {
     const auto& runs = samples[t];
@@ -263,15 +277,17 @@ int main(int argc, char** argv) {
       printed_min = std::min<long>(printed_min, static_cast<long>(s.printed));
       lost_max = std::max(lost_max, s.lost);
     }
-    fmt::print("{:<28} {:>8.2f}x {:>8.2f}x {:>10} {:>9} {:>7.2f} {:>9} {:>9} {:>9} {:>9}\n", tracers[t].name,
-               seconds / untraced, seconds / floor, prints ? std::to_string(printed_min) : "-",
+    double generator_cpu = median(runs, [](const Sample& s) { return s.generator_cpu; });
+    fmt::print("{:<28} {:>8.2f}x {:>8.2f}x {:>8.2f}x {:>10} {:>9} {:>7.2f} {:>9} {:>9} {:>9} {:>9}\n",
+               tracers[t].name, seconds / untraced, seconds / floor, generator_cpu / floor_cpu, prints ? std::to_string(printed_min) : "-",
                prints ? std::to_string(lost_max) : "-", median(runs, [](const Sample& s) { return s.cpu; }),
                mb(median(runs, [](const Sample& s) { return double(s.memory.peak_rss_kb); })),
                mb(median(runs, [](const Sample& s) { return double(s.memory.buffers_kb); })),
                mb(median(runs, [](const Sample& s) { return double(s.memory.private_kb); })),
                mb(median(runs, [](const Sample& s) { return double(s.memory.kernel_kb); })));
   }
-  fmt::print("(medians; printed: the fewest of any round; lost: the most)\n");
+  fmt::print("(medians; CPU/floor: the generator's own CPU time against the floor's; printed: the fewest of any\n"
+             " round; lost: the most)\n");
   fmt::print("slowdowns per round:\n");
   for (size_t t = 1; t < tracers.size(); t++) {
     std::string list;

@@ -76,6 +76,23 @@ const uint8_t* RingReader::view(size_t offset, size_t length) {
 size_t RingReader::consume() {
   size_t records = 0;
   uint64_t consumer = __atomic_load_n(consumer_pos_, __ATOMIC_ACQUIRE);
+  // libbpf publishes the position after every record. The producer reads it
+  // in every reserve and submit, so each store would move its cache line to
+  // the other CPU and back once per event. It is published per batch instead
+  // (also when a callback throws), and at least every kPublishBytes so that a
+  // long batch still frees space as it goes.
+  struct Publisher {
+    uint64_t* position;
+    const uint64_t& consumer;
+    uint64_t published;
+    void publish() {
+      if (consumer == published) return;
+      __atomic_store_n(position, consumer, __ATOMIC_RELEASE);
+      published = consumer;
+    }
+    ~Publisher() { publish(); }
+  } publisher{consumer_pos_, consumer, consumer};
+  constexpr uint64_t kPublishBytes = 256 << 10;
   const uint64_t mask = data_size_ - 1;
   for (;;) {
     uint64_t producer = __atomic_load_n(producer_pos_, __ATOMIC_ACQUIRE);
@@ -97,10 +114,9 @@ size_t RingReader::consume() {
         records++;
       }
       consumer += round_up(kHeaderBytes + size, 8);
-      // Published per record, as libbpf does: the producer frees space and
-      // decides wake-ups by it.
-      __atomic_store_n(consumer_pos_, consumer, __ATOMIC_RELEASE);
+      if (consumer - publisher.published >= kPublishBytes) publisher.publish();
     }
+    publisher.publish();
     if (stopped) break;
   }
   return records;

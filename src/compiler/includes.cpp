@@ -1,6 +1,7 @@
 #include "compiler/includes.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "util/error.hpp"
@@ -83,6 +84,64 @@ IncludeScan scan_includes(const std::filesystem::path& source, const std::vector
     scan.texts.push_back(std::move(text));
   }
   return scan;
+}
+
+namespace {
+
+bool identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// `text` with comments, string and character literals blanked (newlines kept).
+std::string code_only(const std::string& text) {
+  std::string out = text;
+  size_t i = 0;
+  auto blank = [&](size_t from, size_t to) {
+    for (size_t k = from; k < to && k < out.size(); k++)
+      if (out[k] != '\n') out[k] = ' ';
+  };
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      size_t end = text.find('\n', i);
+      if (end == std::string::npos) end = text.size();
+      blank(i, end);
+      i = end;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      size_t end = text.find("*/", i + 2);
+      end = end == std::string::npos ? text.size() : end + 2;
+      blank(i, end);
+      i = end;
+    } else if (c == '"' || c == '\'') {
+      size_t k = i + 1;
+      while (k < text.size() && text[k] != c && text[k] != '\n') k += text[k] == '\\' ? 2 : 1;
+      blank(i, k + 1);
+      i = k + 1;
+    } else {
+      i++;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> defined_struct_names(const std::vector<std::string>& texts) {
+  std::vector<std::string> names;
+  for (const auto& original : texts) {
+    std::string text = code_only(original);
+    for (size_t at = text.find("struct"); at != std::string::npos; at = text.find("struct", at + 6)) {
+      if ((at > 0 && identifier_char(text[at - 1])) || (at + 6 < text.size() && identifier_char(text[at + 6]))) continue;
+      size_t begin = text.find_first_not_of(" \t\r\n", at + 6);
+      if (begin == std::string::npos || !(std::isalpha(static_cast<unsigned char>(text[begin])) || text[begin] == '_'))
+        continue;
+      size_t end = begin;
+      while (end < text.size() && identifier_char(text[end])) end++;
+      size_t brace = text.find_first_not_of(" \t\r\n", end);
+      if (brace == std::string::npos || text[brace] != '{') continue;
+      std::string name = text.substr(begin, end - begin);
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  return names;
 }
 
 std::vector<std::filesystem::path> include_dirs_of(const std::vector<std::string>& flags) {

@@ -27,6 +27,12 @@ struct IncludeScan {
 // PCH, never a wrong build.
 IncludeScan scan_includes(const std::filesystem::path& source, const std::vector<std::filesystem::path>& user_dirs);
 
+// The names of the structs that `texts` define (`struct NAME {`, also across
+// lines and inside typedefs; comments, strings and character literals
+// skipped), in order, each once. A lexical guess: a name under #if 0 or
+// defined inside a function is listed too.
+std::vector<std::string> defined_struct_names(const std::vector<std::string>& texts);
+
 // The -I and -iquote folders among clang flags ("-Idir" or "-I", "dir").
 std::vector<std::filesystem::path> include_dirs_of(const std::vector<std::string>& flags);
 

@@ -169,6 +169,108 @@ TEST(Compiler, VmlinuxDeclaresKfuncsSoBpfKsymExistsCompiles) {
   EXPECT_NE(no_protos.err.find("bpf_task_from_pid"), std::string::npos) << no_protos.err;
 }
 
+// Lines of `ecc -v` output that run clang on the source (not a PCH build).
+int compiles_in(const std::string& verbose_output) {
+  int n = 0;
+  for (size_t at = verbose_output.find("ecc: running"); at != std::string::npos;
+       at = verbose_output.find("ecc: running", at + 1)) {
+    std::string line = verbose_output.substr(at, verbose_output.find('\n', at) - at);
+    if (line.find(" -c ") != std::string::npos) n++;
+  }
+  return n;
+}
+
+// The event struct is only reached through a local pointer (a ring buffer
+// reservation), so clang alone leaves it out of BTF; ecc names it before the
+// first compile and does not compile twice.
+TEST(Compiler, StructOnlyReachedThroughALocalPointerCompilesOnceAndDecodes) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  write_text(dir / "local_event.h", R"(#pragma once
+struct header_only { int unused; };
+)");
+  write_text(dir / "local_event.bpf.c", R"(#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "local_event.h"
+
+/* struct not_a_type { is only in a comment */
+struct seen_by_getppid {
+	int pid;
+	int tag;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} events SEC(".maps");
+
+const volatile int pid_target = 0;
+
+SEC("tp/syscalls/sys_enter_getppid")
+int local_event(void *ctx)
+{
+	int pid = bpf_get_current_pid_tgid() >> 32;
+	struct seen_by_getppid *e;
+
+	if (pid != pid_target)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->pid = pid;
+	e->tag = 271828;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+)");
+  Result r = run({ecc_bin(), "-v", (dir / "local_event.bpf.c").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(compiles_in(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.find("is not in the object's BTF"), std::string::npos) << r.err;
+  std::string package = read_text(dir / "package.json");
+  EXPECT_NE(package.find("\"seen_by_getppid\""), std::string::npos) << package;
+  for (const auto& p : fs::directory_iterator(dir.path()))  // no temporaries left behind
+    EXPECT_EQ(p.path().string().find(".tmp."), std::string::npos) << p.path();
+  expect_line_for_getppid((dir / "package.json").string(), [](pid_t pid) { return fmt::format("{}", pid); });
+}
+
+// A union event is not named by the scan: the second compile through the
+// wrapper still brings it into BTF.
+TEST(Compiler, UnionEventFallsBackToASecondCompile) {
+  TempDir dir;
+  write_text(dir / "union_event.bpf.c", R"(#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+union seen { int pid; char bytes[4]; };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+} events SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_getppid")
+int union_event(void *ctx)
+{
+	union seen *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e)
+		return 0;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+)");
+  Result r = run({ecc_bin(), "-v", (dir / "union_event.bpf.c").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(compiles_in(r.err), 2) << r.err;
+  EXPECT_EQ(r.err.find("is not in the object's BTF"), std::string::npos) << r.err;
+  EXPECT_NE(read_text(dir / "package.json").find("\"seen\""), std::string::npos);
+}
+
 // A vmlinux.h cached by an older ecc (libbpf's dumper, no kfuncs) sits where
 // the old key put it; it must not be used.
 TEST(Compiler, VmlinuxCachedWithoutKfuncsIsNotReused) {

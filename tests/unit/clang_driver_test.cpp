@@ -171,6 +171,26 @@ TEST_F(Includes, CyclesEndAndMacrosAreSeenInHeaders) {
   EXPECT_FALSE(scan.mentions("BPF_NO_PRESERVE_ACCESS_INDEX"));
 }
 
+TEST(DefinedStructNames, DefinitionsOnlyEachOnceCommentsAndStringsSkipped) {
+  std::string source = R"(struct args_t {
+    const char *fname;
+};
+typedef struct event
+{
+    int pid;
+} event_t;
+struct args_t { int again; };
+struct task_struct *task;          // a use, not a definition
+static void f(struct event *e) {}  /* struct in_comment { */
+const char *s = "struct in_string {";
+char c = '{'; struct after_char {int x;};
+struct { int anonymous; } value;
+struct_like {};
+)";
+  std::vector<std::string> names = defined_struct_names({source, "struct from_header {\n int x; };\n"});
+  EXPECT_EQ(names, (std::vector<std::string>{"args_t", "event", "after_char", "from_header"}));
+}
+
 TEST(IncludeDirs, FromClangFlags) {
   std::vector<fs::path> dirs = include_dirs_of({"-Ia", "-I", "b", "-DX", "-iquote", "c", "-iquoted", "-O2"});
   EXPECT_EQ(dirs, (std::vector<fs::path>{"a", "b", "c", "d"}));

@@ -1,7 +1,14 @@
 #include "compiler/clang_driver.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,17 +20,22 @@
 #include "util/files.hpp"
 #include "util/hash.hpp"
 
+extern char** environ;
+
 namespace ecli::compiler {
 namespace {
 
 bool printing_commands = false;
 
+void print_command(const std::vector<std::string>& argv) {
+  if (!printing_commands) return;
+  std::string line = "ecc: running";
+  for (const auto& a : argv) line += " " + a;
+  std::cerr << line + "\n";  // one write: the doc reader's thread may print too
+}
+
 ProcessResult run_command(const std::vector<std::string>& argv) {
-  if (printing_commands) {
-    std::string line = "ecc: running";
-    for (const auto& a : argv) line += " " + a;
-    std::cerr << line + "\n";  // one write: the doc reader's thread may print too
-  }
+  print_command(argv);
   return run_process(argv);
 }
 
@@ -48,6 +60,40 @@ std::string newest_versioned_clang() {
     }
   }
   return best;
+}
+
+// The scan of PATH (thousands of names in /usr/bin) costs more than the rest
+// of ecc's start: remember its answer while PATH and its folders' entries (a
+// folder's mtime changes with them) stay the same.
+std::string newest_versioned_clang_cached() {
+  const char* path_env = std::getenv("PATH");
+  std::string path_text = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  Hasher key;
+  key.add("newest clang-N").add(path_text);
+  std::stringstream path(path_text);
+  for (std::string dir; std::getline(path, dir, ':');) {
+    struct stat st {};
+    if (stat(dir.empty() ? "." : dir.c_str(), &st) != 0) continue;
+    key.add(dir).add(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
+  }
+  std::filesystem::path cached;
+  try {
+    cached = cache_dir() / "clang" / ("newest-" + key.hex());
+    if (std::filesystem::exists(cached)) return read_file(cached);
+  } catch (const Error&) {
+    cached.clear();
+  }
+  std::string newest = newest_versioned_clang();
+  if (!cached.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cached.parent_path(), ec);
+    try {
+      write_file_atomic(cached, newest);
+    } catch (const Error&) {
+    }
+  }
+  return newest;
 }
 
 // `clang -dumpversion` costs a clang start (~40 ms); ask once per build of clang.
@@ -87,7 +133,7 @@ Clang describe_clang(const std::string& command) {
 Clang choose_clang(const std::string& requested) {
   if (!requested.empty()) return describe_clang(requested);
   if (const char* env = std::getenv("CLANG"); env && *env) return describe_clang(env);
-  std::string newest = newest_versioned_clang();
+  std::string newest = newest_versioned_clang_cached();
   return describe_clang(newest.empty() ? "clang" : newest);
 }
 
@@ -168,14 +214,83 @@ std::filesystem::path provide_pch(const Clang& clang, const std::filesystem::pat
 
 void print_commands(bool on) { printing_commands = on; }
 
-ProcessResult compile_object(const Clang& clang, const std::filesystem::path& source,
+StartedCompile start_compile(const Clang& clang, const std::filesystem::path& source,
                              const std::filesystem::path& output, const std::vector<std::string>& cflags,
                              const std::filesystem::path& pch) {
   std::vector<std::string> argv = {clang.command};
   argv.insert(argv.end(), cflags.begin(), cflags.end());
   if (!pch.empty()) argv.insert(argv.end(), {"-include-pch", pch.string()});
   argv.insert(argv.end(), {"-c", source.string(), "-o", output.string()});
-  return run_command(argv);
+  print_command(argv);
+
+  StartedCompile started;
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) throw Error("pipe: " + errno_text(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDERR_FILENO);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // As run_process: ecli's blocked SIGINT/SIGTERM and ignored SIGPIPE are not clang's.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  int rc = posix_spawnp(&started.pid_, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(pipefd[1]);
+  if (rc != 0) {
+    ::close(pipefd[0]);
+    started.pid_ = -1;
+    started.early_.output = "cannot run " + argv[0] + ": " + errno_text(rc);
+    return started;
+  }
+  started.output_fd_ = pipefd[0];
+  return started;
+}
+
+StartedCompile::StartedCompile(StartedCompile&& other) noexcept
+    : pid_(other.pid_), output_fd_(other.output_fd_), early_(std::move(other.early_)) {
+  other.pid_ = -1;
+  other.output_fd_ = -1;
+}
+
+StartedCompile::~StartedCompile() {
+  if (pid_ > 0) wait();
+}
+
+ProcessResult StartedCompile::wait() {
+  if (pid_ <= 0) return early_;
+  ProcessResult result;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(output_fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    result.output.append(buf, static_cast<size_t>(n));
+  }
+  ::close(output_fd_);
+  output_fd_ = -1;
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+ProcessResult compile_object(const Clang& clang, const std::filesystem::path& source,
+                             const std::filesystem::path& output, const std::vector<std::string>& cflags,
+                             const std::filesystem::path& pch) {
+  return start_compile(clang, source, output, cflags, pch).wait();
 }
 
 }  // namespace ecli::compiler

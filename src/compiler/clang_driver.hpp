@@ -2,6 +2,8 @@
 // Running clang on BPF C: which clang, the flags every compile needs, and a
 // precompiled header for the generated vmlinux.h (480 ms -> 60 ms per compile,
 // DESIGN.md §7).
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -46,6 +48,29 @@ std::filesystem::path provide_pch(const Clang& clang, const std::filesystem::pat
 
 // Print each command ecc runs to stderr first (ecc --verbose).
 void print_commands(bool on);
+
+// A compile running in the background: ecc starts clang first and does the
+// rest of its work (the doc reader) while it runs.
+class StartedCompile {
+ public:
+  StartedCompile(const StartedCompile&) = delete;
+  StartedCompile& operator=(const StartedCompile&) = delete;
+  StartedCompile(StartedCompile&& other) noexcept;
+  ~StartedCompile();  // waits for clang if wait() was not called
+  ProcessResult wait();
+
+ private:
+  friend StartedCompile start_compile(const Clang&, const std::filesystem::path&, const std::filesystem::path&,
+                                      const std::vector<std::string>&, const std::filesystem::path&);
+  StartedCompile() = default;
+  pid_t pid_ = -1;
+  int output_fd_ = -1;
+  ProcessResult early_;  // when clang could not be started
+};
+
+StartedCompile start_compile(const Clang& clang, const std::filesystem::path& source,
+                             const std::filesystem::path& output, const std::vector<std::string>& cflags,
+                             const std::filesystem::path& pch);
 
 ProcessResult compile_object(const Clang& clang, const std::filesystem::path& source,
                              const std::filesystem::path& output, const std::vector<std::string>& cflags,

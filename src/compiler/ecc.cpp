@@ -76,15 +76,21 @@ void check_sampled_maps(const std::string& object, const package::Meta& meta, co
 }
 
 // A stale or incompatible PCH must never break a build: retry without it.
-ProcessResult compile(const Clang& clang, const std::filesystem::path& source,
-                      const std::filesystem::path& output, const std::vector<std::string>& cflags,
-                      const std::filesystem::path& pch, bool verbose) {
-  ProcessResult result = compile_object(clang, source, output, cflags, pch);
+ProcessResult finish_compile(StartedCompile& started, const Clang& clang, const std::filesystem::path& source,
+                             const std::filesystem::path& output, const std::vector<std::string>& cflags,
+                             const std::filesystem::path& pch, bool verbose) {
+  ProcessResult result = started.wait();
   if (result.exit_code != 0 && !pch.empty()) {
     if (verbose) std::cerr << "ecc: failed with the PCH; compiling again without it\n";
     result = compile_object(clang, source, output, cflags, {});
   }
   return result;
+}
+
+ProcessResult compile(const Clang& clang, const std::filesystem::path& source, const std::filesystem::path& output,
+                      const std::vector<std::string>& cflags, const std::filesystem::path& pch, bool verbose) {
+  StartedCompile started = start_compile(clang, source, output, cflags, pch);
+  return finish_compile(started, clang, source, output, cflags, pch, verbose);
 }
 
 // clang's words for an instruction the chosen BPF ISA lacks do not say how to get it.
@@ -250,15 +256,6 @@ EccResult run_ecc(const EccOptions& options) {
   std::vector<std::string> pch_cflags = cflags;
   cflags.insert(cflags.begin(), "-I" + source.parent_path().string());
 
-  // Doc comments are read while clang compiles: two cores, two jobs.
-  std::filesystem::path docs_pch;
-  auto docs_job = std::async(std::launch::async, [&] {
-    std::vector<std::string> headers;
-    for (const auto& h : options.headers) headers.push_back(std::filesystem::absolute(h).string());
-    docs_pch = pch_for_doc_reader(clang, pch, vmlinux_header, pch_cflags);
-    return extract_docs_via_module(source.string(), cflags, docs_pch.string(), headers);
-  });
-
   std::filesystem::path object_path = out_dir / (name + ".bpf.o");
   std::filesystem::path tmp_object = object_path;
   tmp_object += ".tmp." + std::to_string(getpid());
@@ -296,7 +293,19 @@ EccResult run_ecc(const EccOptions& options) {
     write_file_atomic(keep, text);
     compile_flags.insert(compile_flags.end(), {"-include", keep.string()});
   }
-  ProcessResult compiled = compile(clang, source, tmp_object, compile_flags, pch, options.verbose);
+  // clang first: its start (loading LLVM) is the longest wait, and nothing
+  // else must compete with it for the CPU before it runs.
+  StartedCompile first = start_compile(clang, source, tmp_object, compile_flags, pch);
+  // Doc comments are read while clang compiles: two cores, two jobs.
+  std::filesystem::path docs_pch;
+  auto docs_job = std::async(std::launch::async, [&] {
+    std::vector<std::string> headers;
+    for (const auto& h : options.headers) headers.push_back(std::filesystem::absolute(h).string());
+    docs_pch = pch_for_doc_reader(clang, pch, vmlinux_header, pch_cflags);
+    return extract_docs_via_module(source.string(), cflags, docs_pch.string(), headers);
+  });
+
+  ProcessResult compiled = finish_compile(first, clang, source, tmp_object, compile_flags, pch, options.verbose);
   SourceDocs docs = docs_job.get();
   if (options.verbose)
     std::cerr << (docs.read_with_pch ? "ecc: doc comments read with " + docs_pch.string() + "\n"

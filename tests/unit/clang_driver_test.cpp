@@ -95,6 +95,21 @@ TEST_F(ChooseClang, NewestVersionedClangWins) {
   EXPECT_FALSE(clang.identity.empty());
 }
 
+// The choice is cached, but a clang installed or removed later counts.
+TEST_F(ChooseClang, ClangsInstalledOrRemovedLaterAreSeen) {
+  fake_clang("clang-15", "15.0.7");
+  EXPECT_EQ(choose_clang("").command, "clang-15");
+  EXPECT_EQ(choose_clang("").command, "clang-15");  // from the cache
+  fake_clang("clang-19", "19.1.7");
+  EXPECT_EQ(choose_clang("").command, "clang-19");
+  fs::remove(dir / "bin" / "clang-19");
+  EXPECT_EQ(choose_clang("").command, "clang-15");
+  setenv("PATH", (dir.string() + "/other:" + (dir / "bin").string()).c_str(), 1);
+  fs::create_directories(dir / "other");
+  fake_clang("../other/clang-18", "18.1.8");
+  EXPECT_EQ(choose_clang("").command, "clang-18");
+}
+
 TEST_F(ChooseClang, PlainClangWithoutVersionedOnes) {
   fake_clang("clang", "14.0.6");
   Clang clang = choose_clang("");

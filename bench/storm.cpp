@@ -84,6 +84,7 @@ std::pair<double, double> run_generator(Generator& g) {
 struct Tracer {
   std::string name;
   std::vector<std::string> argv;  // "{pid}" is replaced by the generator's pid
+  bool prints = true;             // prints a line per event
 };
 
 size_t count_lines_with(const fs::path& file, const std::string& needle) {
@@ -245,7 +246,10 @@ int main(int argc, char** argv) {
   // the machine's load reaches all of them alike; medians are reported.
   std::vector<Tracer> tracers = {
       {"untraced", {}},
-      {"floor: in-kernel count", {ECLI_BIN, "run", floor_package, "--pid_target", "{pid}"}},
+      {"floor: in-kernel count", {ECLI_BIN, "run", floor_package, "--pid_target", "{pid}"}, false},
+      // opensnoop's kernel side with a reader that throws the events away:
+      // what building and submitting events costs, without printing them.
+      {"opensnoop, events discarded", {NULL_READER_BIN, (work / "pkg/opensnoop.bpf.o").string(), "{pid}"}, false},
       {"ecli run opensnoop (table)", {ECLI_BIN, "run", package, "--pid_target", "{pid}"}},
       {"ecli run opensnoop --json", {ECLI_BIN, "run", "--json", package, "--pid_target", "{pid}"}},
       {"libbpf-tools opensnoop", {"opensnoop", "-p", "{pid}"}},
@@ -271,7 +275,7 @@ int main(int argc, char** argv) {
   for (size_t t = 1; t < tracers.size(); t++) {
     const auto& runs = samples[t];
     double seconds = median(runs, [](const Sample& s) { return s.seconds; });
-    bool prints = t != 1;
+    bool prints = tracers[t].prints;
     long printed_min = count, lost_max = 0;
     for (const auto& s : runs) {
       printed_min = std::min<long>(printed_min, static_cast<long>(s.printed));

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -190,13 +190,55 @@ std::vector<std::string> bpf_cflags(const Clang& clang, const std::filesystem::p
   return flags;
 }
 
-std::filesystem::path provide_pch(const Clang& clang, const std::filesystem::path& header,
-                                  const std::vector<std::string>& cflags) {
-  // A PCH is readable only by the clang that wrote it, with the same flags: key it by both.
+namespace {
+
+// A PCH is readable only by the clang that wrote it, with the same flags: key it by both.
+std::filesystem::path pch_path(const Clang& clang, const std::filesystem::path& header,
+                               const std::vector<std::string>& cflags) {
   Hasher key;
   key.add(clang.identity.empty() ? clang.command : clang.identity);
   for (auto& f : cflags) key.add(f);
-  std::filesystem::path pch = header.parent_path() / ("vmlinux-" + key.hex() + ".pch");
+  return header.parent_path() / (header.stem().string() + "-" + key.hex() + ".pch");
+}
+
+}  // namespace
+
+std::filesystem::path provide_prefix_pch(const Clang& clang, const std::filesystem::path& dir,
+                                         const std::string& prefix, const std::vector<std::string>& cflags,
+                                         size_t keep) {
+  std::filesystem::path header = dir / ("prefix-" + Hasher().add(prefix).hex() + ".h");
+  if (!std::filesystem::exists(header)) write_file_atomic(header, prefix);
+  std::filesystem::path pch = pch_path(clang, header, cflags);
+  std::error_code ec;
+  if (std::filesystem::exists(pch, ec)) {
+    // Used now: the last to go when old ones are removed. The access time
+    // says so (set here, whatever the mount's atime rule); the mtime stays.
+    struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    utimensat(AT_FDCWD, pch.c_str(), times, 0);
+    return pch;
+  }
+  pch = provide_pch(clang, header, cflags);
+  if (!pch.empty()) prune_prefix_pchs(dir, keep);
+  return pch;
+}
+
+void prune_prefix_pchs(const std::filesystem::path& dir, size_t keep) {
+  std::vector<std::pair<std::pair<time_t, long>, std::filesystem::path>> pchs;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("prefix-") || !name.ends_with(".pch")) continue;
+    struct stat st {};
+    if (stat(entry.path().c_str(), &st) == 0) pchs.push_back({{st.st_atim.tv_sec, st.st_atim.tv_nsec}, entry.path()});
+  }
+  if (pchs.size() <= keep) return;
+  std::sort(pchs.begin(), pchs.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = keep; i < pchs.size(); i++) std::filesystem::remove(pchs[i].second, ec);
+}
+
+std::filesystem::path provide_pch(const Clang& clang, const std::filesystem::path& header,
+                                  const std::vector<std::string>& cflags) {
+  std::filesystem::path pch = pch_path(clang, header, cflags);
   if (std::filesystem::exists(pch)) return pch;
 
   std::filesystem::path tmp = pch;

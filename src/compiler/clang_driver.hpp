@@ -46,6 +46,18 @@ std::vector<std::string> bpf_cflags(const Clang& clang, const std::filesystem::p
 std::filesystem::path provide_pch(const Clang& clang, const std::filesystem::path& header,
                                   const std::vector<std::string>& cflags);
 
+// A PCH of `prefix` (#include lines, includes.hpp leading_system_includes)
+// written as a header into `dir` (vmlinux.h's folder), for a source that
+// starts with those includes. Built by `clang` with `cflags` the first time;
+// at most `keep` such PCHs stay in `dir` (~16 MB each; the least recently
+// used go). Empty path when building it failed.
+std::filesystem::path provide_prefix_pch(const Clang& clang, const std::filesystem::path& dir,
+                                         const std::string& prefix, const std::vector<std::string>& cflags,
+                                         size_t keep = 8);
+
+// Removes the least recently used (by access time) prefix-*.pch files in `dir` beyond `keep`.
+void prune_prefix_pchs(const std::filesystem::path& dir, size_t keep);
+
 // Print each command ecc runs to stderr first (ecc --verbose).
 void print_commands(bool on);
 

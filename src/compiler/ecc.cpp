@@ -82,6 +82,11 @@ ProcessResult finish_compile(StartedCompile& started, const Clang& clang, const 
   ProcessResult result = started.wait();
   if (result.exit_code != 0 && !pch.empty()) {
     if (verbose) std::cerr << "ecc: failed with the PCH; compiling again without it\n";
+    // A header it holds changed (libbpf upgraded): the next run builds it anew.
+    if (result.output.find("since the precompiled header") != std::string::npos) {
+      std::error_code ec;
+      std::filesystem::remove(pch, ec);
+    }
     result = compile_object(clang, source, output, cflags, {});
   }
   return result;
@@ -104,13 +109,17 @@ std::string isa_hint(const Clang& clang, const std::string& diagnostics) {
 // The PCH the doc comment reader can use: the compiler's when libclang is the
 // same clang, else one written by libclang's own clang (built now, on the
 // reader's thread, the first time), else none.
+// `prefix` is the source's leading includes the compiler's PCH holds (empty:
+// vmlinux.h alone).
 std::filesystem::path pch_for_doc_reader(const Clang& compiler, const std::filesystem::path& compiler_pch,
-                                         const std::filesystem::path& header, const std::vector<std::string>& cflags) {
+                                         const std::filesystem::path& header, const std::string& prefix,
+                                         const std::vector<std::string>& cflags) {
   if (compiler_pch.empty()) return {};
   std::string reader_command = doc_reader_clang();
   if (reader_command.empty()) return {};
   Clang reader = describe_clang(reader_command);
   if (reader.identity == compiler.identity) return compiler_pch;
+  if (!prefix.empty()) return provide_prefix_pch(reader, header.parent_path(), prefix, cflags);
   return provide_pch(reader, header, cflags);
 }
 
@@ -239,6 +248,7 @@ EccResult run_ecc(const EccOptions& options) {
 
   std::filesystem::path vmlinux_header;
   std::filesystem::path pch;
+  std::string pch_prefix;
   std::vector<std::string> cflags;
   if (includes.wants_vmlinux) {
     VmlinuxHeader header = provide_vmlinux_header(options.btf);
@@ -248,8 +258,14 @@ EccResult run_ecc(const EccOptions& options) {
     // A user who turns off CO-RE attributes or kfunc prototypes before the
     // include must not get our PCH's.
     if (options.use_pch && !includes.mentions("BPF_NO_PRESERVE_ACCESS_INDEX") &&
-        !includes.mentions("BPF_NO_KFUNC_PROTOTYPES"))
-      pch = provide_pch(clang, header.header, cflags);
+        !includes.mentions("BPF_NO_KFUNC_PROTOTYPES")) {
+      // The source's leading system includes precompiled together (the
+      // libbpf headers are a fifth of a compile's parsing), else vmlinux.h alone.
+      pch_prefix = leading_system_includes(includes.texts.front(), user_dirs);
+      if (pch_prefix.find('\n') == pch_prefix.rfind('\n')) pch_prefix.clear();  // vmlinux.h only
+      pch = pch_prefix.empty() ? provide_pch(clang, header.header, cflags)
+                               : provide_prefix_pch(clang, header.dir, pch_prefix, cflags);
+    }
   } else {
     cflags = bpf_cflags(clang, {}, options.extra_flags);
   }
@@ -301,7 +317,7 @@ EccResult run_ecc(const EccOptions& options) {
   auto docs_job = std::async(std::launch::async, [&] {
     std::vector<std::string> headers;
     for (const auto& h : options.headers) headers.push_back(std::filesystem::absolute(h).string());
-    docs_pch = pch_for_doc_reader(clang, pch, vmlinux_header, pch_cflags);
+    docs_pch = pch_for_doc_reader(clang, pch, vmlinux_header, pch_prefix, pch_cflags);
     return extract_docs_via_module(source.string(), cflags, docs_pch.string(), headers);
   });
 

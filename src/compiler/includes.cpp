@@ -144,6 +144,60 @@ std::vector<std::string> defined_struct_names(const std::vector<std::string>& te
   return names;
 }
 
+std::string leading_system_includes(const std::string& text, const std::vector<std::filesystem::path>& user_dirs) {
+  auto ours = [&](const std::string& name) {
+    static const std::set<std::string> libbpf = {"bpf/bpf_helpers.h", "bpf/bpf_tracing.h", "bpf/bpf_core_read.h",
+                                                 "bpf/bpf_endian.h"};
+    if (name != "vmlinux.h" && !libbpf.count(name) && !name.starts_with("linux/")) return false;
+    if (name.find("..") != std::string::npos) return false;
+    std::error_code ec;
+    for (const auto& dir : user_dirs)
+      if (std::filesystem::exists((dir.empty() ? "." : dir) / name, ec)) return false;
+    return true;
+  };
+  std::string prefix;
+  size_t pos = 0;
+  bool in_comment = false;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    // Comments (whole lines, or after an include) and blank space are skipped.
+    std::string rest;
+    for (size_t i = 0; i < line.size();) {
+      if (in_comment) {
+        size_t close = line.find("*/", i);
+        if (close == std::string_view::npos) break;
+        in_comment = false;
+        i = close + 2;
+      } else if (line.substr(i, 2) == "/*") {
+        in_comment = true;
+        i += 2;
+      } else if (line.substr(i, 2) == "//") {
+        break;
+      } else {
+        rest += line[i++] == '\t' ? ' ' : line[i - 1];
+      }
+    }
+    size_t first = rest.find_first_not_of(" \r");
+    if (first == std::string::npos) continue;
+    rest = rest.substr(first, rest.find_last_not_of(" \r") - first + 1);
+    // `#include <name>` or `#include "name"` and nothing more.
+    if (rest[0] != '#') break;
+    size_t i = rest.find_first_not_of(' ', 1);
+    if (i == std::string::npos || rest.compare(i, 7, "include") != 0) break;
+    i = rest.find_first_not_of(' ', i + 7);
+    if (i == std::string::npos || (rest[i] != '<' && rest[i] != '"')) break;
+    size_t close = rest.find(rest[i] == '<' ? '>' : '"', i + 1);
+    if (close == std::string::npos || close + 1 != rest.size()) break;
+    std::string name = rest.substr(i + 1, close - i - 1);
+    if (!ours(name) || (prefix.empty() && name != "vmlinux.h")) break;
+    prefix += "#include <" + name + ">\n";
+  }
+  return prefix;
+}
+
 std::vector<std::filesystem::path> include_dirs_of(const std::vector<std::string>& flags) {
   std::vector<std::filesystem::path> dirs;
   for (size_t i = 0; i < flags.size(); i++) {

@@ -33,6 +33,15 @@ IncludeScan scan_includes(const std::filesystem::path& source, const std::vector
 // defined inside a function is listed too.
 std::vector<std::string> defined_struct_names(const std::vector<std::string>& texts);
 
+// The run of `#include` lines `text` (a source) starts with, comments and
+// blank lines around them allowed, while each names vmlinux.h, a libbpf
+// header (<bpf/bpf_helpers.h>, bpf_tracing.h, bpf_core_read.h, bpf_endian.h)
+// or <linux/...>, and none of `user_dirs` has a file of that name (the user's
+// copy would win over ours). Anything else (a #define, #if, a local header,
+// code) ends the run. One `#include <name>` line each; empty unless the first
+// is vmlinux.h. ecc precompiles this prefix.
+std::string leading_system_includes(const std::string& text, const std::vector<std::filesystem::path>& user_dirs);
+
 // The -I and -iquote folders among clang flags ("-Idir" or "-I", "dir").
 std::vector<std::filesystem::path> include_dirs_of(const std::vector<std::string>& flags);
 

@@ -271,6 +271,93 @@ char LICENSE[] SEC("license") = "GPL";
   EXPECT_NE(read_text(dir / "package.json").find("\"seen\""), std::string::npos);
 }
 
+// What bpftool prints of an object's BTF (types, in order, with their members).
+std::string btf_of(const fs::path& object) {
+  Result r = run({"/usr/sbin/bpftool", "btf", "dump", "file", object.string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  return r.out;
+}
+
+// The program source of examples/opensnoop with its leading includes replaced.
+std::string opensnoop_with_includes(const std::string& includes) {
+  std::string text = read_text(example_source("opensnoop"));
+  size_t body = text.find("#define TASK_COMM_LEN");
+  return includes + text.substr(body);
+}
+
+// A source that starts with vmlinux.h and libbpf headers gets a PCH of exactly
+// those lines; the object is the one clang builds without any PCH.
+TEST(Compiler, LeadingIncludesArePrecompiledTogetherAndBuildTheSameObject) {
+  if (access("/usr/sbin/bpftool", X_OK) != 0) GTEST_SKIP() << "bpftool is not installed (scripts/setup.sh)";
+  TempDir cache, dir, plain;
+  write_text(dir / "two.bpf.c", opensnoop_with_includes("// two headers\n#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n"));
+  write_text(dir / "four.bpf.c", opensnoop_with_includes(
+      "#include \"vmlinux.h\"\n/* the usual four */\n#include <bpf/bpf_helpers.h>\n\n#include <bpf/bpf_tracing.h>\n"
+      "#include <bpf/bpf_core_read.h>\n"));
+  Result two = ecc_with_cache(cache.path(), {"-v", (dir / "two.bpf.c").string()});
+  ASSERT_EQ(two.code, 0) << two.err;
+  Result four = ecc_with_cache(cache.path(), {"-v", (dir / "four.bpf.c").string()});
+  ASSERT_EQ(four.code, 0) << four.err;
+  std::string two_pch = pch_on_line(two.err, "ecc: running clang-19 -I");
+  std::string four_pch = pch_on_line(four.err, "ecc: running clang-19 -I");
+  EXPECT_NE(two_pch.find("/prefix-"), std::string::npos) << two.err;
+  EXPECT_NE(four_pch.find("/prefix-"), std::string::npos) << four.err;
+  EXPECT_NE(two_pch, four_pch);
+  // Only the prefix PCHs were built, not vmlinux.h's as well; the doc reader used them.
+  for (const Result* r : {&two, &four}) {
+    EXPECT_EQ(r->err.find("-x c-header " + (cache / "vmlinux").string()), r->err.find("-x c-header")) << r->err;
+    EXPECT_EQ(r->err.find("/vmlinux.h -o"), std::string::npos) << r->err;
+    EXPECT_EQ(r->err.find("without it"), std::string::npos) << r->err;
+    EXPECT_EQ(r->err.find("read without a PCH"), std::string::npos) << r->err;
+  }
+  EXPECT_NE(four.err.find("doc comments read with " + four_pch), std::string::npos) << four.err;
+  std::string prefix_header = read_text(four_pch.substr(0, four_pch.rfind('-')) + ".h");
+  EXPECT_EQ(prefix_header,
+            "#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n"
+            "#include <bpf/bpf_core_read.h>\n");
+  // Again: nothing built, the same PCH.
+  Result again = ecc_with_cache(cache.path(), {"-v", (dir / "four.bpf.c").string()});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.err.find("-x c-header"), std::string::npos) << again.err;
+  EXPECT_EQ(pch_on_line(again.err, "ecc: running clang-19 -I"), four_pch);
+
+  Result without = ecc_with_cache(cache.path(), {"--no-pch", "-o", plain.path().string(), (dir / "four.bpf.c").string()});
+  ASSERT_EQ(without.code, 0) << without.err;
+  EXPECT_EQ(btf_of(dir / "four.bpf.o"), btf_of(plain / "four.bpf.o"));
+  std::string with_package = read_text(dir / "package.json"), plain_package = read_text(plain / "package.json");
+  auto meta = [](const std::string& package) { return package.substr(package.find("\"meta\"")); };
+  EXPECT_EQ(meta(with_package), meta(plain_package));
+}
+
+// A #define before the includes may change what they declare: no prefix PCH
+// (vmlinux.h's alone, as before), and the define still counts.
+TEST(Compiler, DefineBeforeTheIncludesKeepsThemOutOfThePch) {
+  TempDir cache, dir;
+  write_text(dir / "defined.bpf.c", opensnoop_with_includes(
+      "#define BPF_NO_GLOBAL_DATA\n#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n"
+      "#ifndef BPF_NO_GLOBAL_DATA\n#error the define before the includes was lost\n#endif\n"));
+  Result r = ecc_with_cache(cache.path(), {"-v", (dir / "defined.bpf.c").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string pch = pch_on_line(r.err, "ecc: running clang-19 -I");
+  EXPECT_NE(pch.find("/vmlinux-"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("prefix-"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("without it"), std::string::npos) << r.err;
+  EXPECT_NE(read_text(dir / "package.json").find("\"event\""), std::string::npos);
+}
+
+// A libbpf header of the user's own (beside the source) is not ours to precompile.
+TEST(Compiler, UsersOwnLibbpfHeaderEndsThePrefix) {
+  TempDir cache, dir;
+  fs::create_directories(dir / "bpf");
+  write_text(dir / "bpf" / "bpf_helpers.h", "#include </usr/include/bpf/bpf_helpers.h>\n#define USERS_OWN_HELPERS 1\n");
+  write_text(dir / "own.bpf.c", opensnoop_with_includes(
+      "#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n#ifndef USERS_OWN_HELPERS\n#error not the user's header\n#endif\n"));
+  Result r = ecc_with_cache(cache.path(), {"-v", (dir / "own.bpf.c").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("prefix-"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("without it"), std::string::npos) << r.err;
+}
+
 // A vmlinux.h cached by an older ecc (libbpf's dumper, no kfuncs) sits where
 // the old key put it; it must not be used.
 TEST(Compiler, VmlinuxCachedWithoutKfuncsIsNotReused) {

@@ -1,6 +1,8 @@
 // Which clang ecc runs and with which BPF CPU, and which user headers bring in
 // the generated vmlinux.h.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -204,6 +206,52 @@ struct_like {};
 )";
   std::vector<std::string> names = defined_struct_names({source, "struct from_header {\n int x; };\n"});
   EXPECT_EQ(names, (std::vector<std::string>{"args_t", "event", "after_char", "from_header"}));
+}
+
+TEST_F(TempFolder, LeadingSystemIncludesStopAtAnythingElse) {
+  std::vector<fs::path> dirs = {dir};
+  EXPECT_EQ(leading_system_includes("// SPDX\n/* a\n * comment */\n#include <vmlinux.h>\n\n#include \"bpf/bpf_helpers.h\"  // why\n"
+                                    "# include <bpf/bpf_tracing.h>\n#include <linux/bpf.h>\n#include <bpf/bpf_core_read.h>\n"
+                                    "#define X 1\n#include <bpf/bpf_endian.h>\n",
+                                    dirs),
+            "#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n#include <linux/bpf.h>\n"
+            "#include <bpf/bpf_core_read.h>\n");
+  EXPECT_EQ(leading_system_includes("#define BPF_NO_GLOBAL_DATA\n#include <vmlinux.h>\n", dirs), "");
+  EXPECT_EQ(leading_system_includes("#include <bpf/bpf_helpers.h>\n#include <vmlinux.h>\n", dirs), "");
+  EXPECT_EQ(leading_system_includes("#include \"common.h\"\n", dirs), "");
+  EXPECT_EQ(leading_system_includes("#include <vmlinux.h>\n#include \"common.h\"\n#include <bpf/bpf_helpers.h>\n", dirs),
+            "#include <vmlinux.h>\n");
+  EXPECT_EQ(leading_system_includes("#include <vmlinux.h>\n#if 1\n#include <bpf/bpf_helpers.h>\n#endif\n", dirs),
+            "#include <vmlinux.h>\n");
+  EXPECT_EQ(leading_system_includes("#include <vmlinux.h> int x;\n#include <bpf/bpf_helpers.h>\n", dirs), "");
+  EXPECT_EQ(leading_system_includes("#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>", dirs),
+            "#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n");
+  // The user's own copy of a header wins over ours: it is not precompiled.
+  write("bpf/bpf_tracing.h", "");
+  EXPECT_EQ(leading_system_includes("#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n", dirs),
+            "#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n");
+  write("vmlinux.h", "");
+  EXPECT_EQ(leading_system_includes("#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n", dirs), "");
+}
+
+TEST_F(TempFolder, PrefixPchsBeyondTheLimitGoLeastRecentlyUsedFirst) {
+  auto used = [](const fs::path& path, time_t when) {
+    struct timespec times[2] = {{when, 0}, {0, UTIME_OMIT}};  // access time: last use
+    ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  };
+  time_t now = time(nullptr);
+  for (int i = 0; i < 5; i++) used(write("prefix-" + std::to_string(i) + "-k.pch", ""), now - 3600 * (10 - i));
+  used(dir / "prefix-0-k.pch", now);  // prefix-4 was the newest, then prefix-0 was used
+  write("vmlinux-k.pch", "");
+  write("prefix-1.h", "");
+  prune_prefix_pchs(dir, 3);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"prefix-0-k.pch", "prefix-1.h", "prefix-3-k.pch", "prefix-4-k.pch",
+                                            "vmlinux-k.pch"}));
+  prune_prefix_pchs(dir, 8);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 5);
 }
 
 TEST(IncludeDirs, FromClangFlags) {

@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "compiler/executables.hpp"
@@ -62,6 +64,30 @@ std::string newest_versioned_clang() {
   return best;
 }
 
+// An answer about clangs kept in the cache's "clang" folder under `name`:
+// read from there, else `find()` (nullopt: no answer, not kept). Without a
+// usable cache, found every time.
+std::string remembered(const std::string& name, const std::function<std::optional<std::string>()>& find) {
+  std::filesystem::path cached;
+  try {
+    cached = cache_dir() / "clang" / name;
+    if (std::filesystem::exists(cached)) return read_file(cached);
+  } catch (const Error&) {
+    cached.clear();
+  }
+  std::optional<std::string> answer = find();
+  if (!answer) return {};
+  if (!cached.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cached.parent_path(), ec);
+    try {
+      write_file_atomic(cached, *answer);
+    } catch (const Error&) {
+    }
+  }
+  return *answer;
+}
+
 // The scan of PATH (thousands of names in /usr/bin) costs more than the rest
 // of ecc's start: remember its answer while PATH and its folders' entries (a
 // folder's mtime changes with them) stay the same.
@@ -77,46 +103,16 @@ std::string newest_versioned_clang_cached() {
     key.add(dir).add(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
                      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
   }
-  std::filesystem::path cached;
-  try {
-    cached = cache_dir() / "clang" / ("newest-" + key.hex());
-    if (std::filesystem::exists(cached)) return read_file(cached);
-  } catch (const Error&) {
-    cached.clear();
-  }
-  std::string newest = newest_versioned_clang();
-  if (!cached.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(cached.parent_path(), ec);
-    try {
-      write_file_atomic(cached, newest);
-    } catch (const Error&) {
-    }
-  }
-  return newest;
+  return remembered("newest-" + key.hex(), [] { return std::optional<std::string>(newest_versioned_clang()); });
 }
 
 // `clang -dumpversion` costs a clang start (~40 ms); ask once per build of clang.
 std::string clang_version(const std::string& command, const std::string& identity) {
-  std::filesystem::path cached;
-  try {
-    cached = cache_dir() / "clang" / Hasher().add(identity).hex();
-    if (std::filesystem::exists(cached)) return read_file(cached);
-  } catch (const Error&) {
-    cached.clear();  // no cache: ask every time
-  }
-  ProcessResult result = run_command({command, "-dumpversion"});
-  if (result.exit_code != 0) return {};
-  std::string version = result.output.substr(0, result.output.find_first_of("\r\n"));
-  if (!cached.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(cached.parent_path(), ec);
-    try {
-      write_file_atomic(cached, version);
-    } catch (const Error&) {
-    }
-  }
-  return version;
+  return remembered(Hasher().add(identity).hex(), [&]() -> std::optional<std::string> {
+    ProcessResult result = run_command({command, "-dumpversion"});
+    if (result.exit_code != 0) return std::nullopt;
+    return result.output.substr(0, result.output.find_first_of("\r\n"));
+  });
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <exception>
 
 #include <fmt/format.h>
 
@@ -45,6 +46,7 @@ RingReader::RingReader(int map_fd, const char* map_name, Callback callback, void
     throw Error(fmt::format("cannot map ring buffer '{}': {}", map_name, errno_text(err)));
   }
   producer_pos_ = static_cast<const uint64_t*>(producer);
+  position_ = __atomic_load_n(consumer_pos_, __ATOMIC_ACQUIRE);
   window_limit_ = std::min(kWindowBytes, 2 * data_size_);
 }
 
@@ -75,7 +77,8 @@ const uint8_t* RingReader::view(size_t offset, size_t length) {
 
 size_t RingReader::consume() {
   size_t records = 0;
-  uint64_t consumer = __atomic_load_n(consumer_pos_, __ATOMIC_ACQUIRE);
+  uint64_t& consumer = position_;
+  uint64_t last_record = consumer;  // where the last record handed over starts
   // libbpf publishes the position after every record. The producer reads it
   // in every reserve and submit, so each store would move its cache line to
   // the other CPU and back once per event. It is published per batch instead
@@ -83,15 +86,20 @@ size_t RingReader::consume() {
   // long batch still frees space as it goes.
   struct Publisher {
     uint64_t* position;
-    const uint64_t& consumer;
     uint64_t published;
-    void publish() {
-      if (consumer == published) return;
-      __atomic_store_n(position, consumer, __ATOMIC_RELEASE);
-      published = consumer;
+    void publish(uint64_t at) {
+      if (at <= published) return;  // positions only grow
+      __atomic_store_n(position, at, __ATOMIC_RELEASE);
+      published = at;
     }
-    ~Publisher() { publish(); }
-  } publisher{consumer_pos_, consumer, consumer};
+  } publisher{consumer_pos_, __atomic_load_n(consumer_pos_, __ATOMIC_RELAXED)};
+  struct OnThrow {
+    Publisher& publisher;
+    const uint64_t& consumer;
+    ~OnThrow() {
+      if (std::uncaught_exceptions()) publisher.publish(consumer);
+    }
+  } on_throw{publisher, consumer};
   constexpr uint64_t kPublishBytes = 256 << 10;
   const uint64_t mask = data_size_ - 1;
   for (;;) {
@@ -113,12 +121,21 @@ size_t RingReader::consume() {
         callback_(ctx_, record, size);
         records++;
       }
+      last_record = consumer;
       consumer += round_up(kHeaderBytes + size, 8);
-      if (consumer - publisher.published >= kPublishBytes) publisher.publish();
+      if (consumer - publisher.published >= kPublishBytes) publisher.publish(consumer);
     }
-    publisher.publish();
     if (stopped) break;
   }
+  // The kernel wakes the reader (a self-IPI and a wake-up on the producer's
+  // CPU) when a record is submitted exactly at the published position, that
+  // is, when the reader had caught up. In a flood the reader drains on a 1 ms
+  // timer and wants no wake-ups, so after a batch of several records the
+  // published position stays at the start of the last one (already handed
+  // over; only its space is held a little longer). A drain that finds one
+  // record or none catches up, so the first event after a quiet spell wakes
+  // the reader at once.
+  publisher.publish(records >= kFloodRecords ? last_record : consumer);
   return records;
 }
 

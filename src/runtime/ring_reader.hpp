@@ -35,8 +35,9 @@ class RingReader {
   RingReader& operator=(const RingReader&) = delete;
 
   // Hands every committed record to the callback (discarded ones are skipped)
-  // and frees their space; stops at a record still being written. Returns the
-  // number of records handed over.
+  // and frees their space (in a flood, all but the last one's until the next
+  // call); stops at a record still being written. Returns the number of
+  // records handed over.
   size_t consume();
   int fd() const { return fd_; }
   // The ring's data size (max_entries) and the bytes of it mapped now.
@@ -58,6 +59,8 @@ class RingReader {
   size_t window_offset_ = 0;  // into the double mapping of the data pages
   size_t window_size_ = 0;
   size_t window_limit_ = 0;  // kWindowBytes, or the whole double mapping when smaller
+  uint64_t position_ = 0;    // of the next record to read; the published one may lag a record behind
+  static constexpr size_t kFloodRecords = 2;
 };
 
 }  // namespace ecli::runtime

@@ -58,6 +58,13 @@ BtfPtr parsed(const std::string& bytes) {
   return b;
 }
 
+// The cut of `kernel` for `roots`, as libbpf reads it (null when there is none).
+BtfPtr cut(const std::string& kernel, CoreRoots roots) {
+  auto subset = core_subset(kernel, roots);
+  EXPECT_TRUE(subset);
+  return subset ? parsed(*subset) : BtfPtr(nullptr, btf__free);
+}
+
 const struct btf_type* find(const struct btf* b, const char* name, __u32 kind) {
   int id = btf__find_by_name_kind(b, name, kind);
   return id > 0 ? btf__type_by_id(b, id) : nullptr;
@@ -103,9 +110,7 @@ TEST(CoreSubset, KeepsTheRootsWhatTheyEmbedAndOnlyTheNamesBehindPointers) {
 }
 
 TEST(CoreSubset, TypeMatchRelocationsKeepEverythingReachable) {
-  auto subset = core_subset(kernel_btf(), CoreRoots{{"root"}, true});
-  ASSERT_TRUE(subset);
-  BtfPtr b = parsed(*subset);
+  BtfPtr b = cut(kernel_btf(), CoreRoots{{"root"}, true});
   ASSERT_TRUE(b);
   const struct btf_type* other = find(b.get(), "other", BTF_KIND_STRUCT);
   ASSERT_NE(other, nullptr);
@@ -115,9 +120,7 @@ TEST(CoreSubset, TypeMatchRelocationsKeepEverythingReachable) {
 }
 
 TEST(CoreSubset, AFullRootWinsOverTheSameTypeBehindAPointer) {
-  auto subset = core_subset(kernel_btf(), CoreRoots{{"root", "other"}, false});
-  ASSERT_TRUE(subset);
-  BtfPtr b = parsed(*subset);
+  BtfPtr b = cut(kernel_btf(), CoreRoots{{"root", "other"}, false});
   ASSERT_TRUE(b);
   const struct btf_type* other = find(b.get(), "other", BTF_KIND_STRUCT);
   ASSERT_NE(other, nullptr);
@@ -126,9 +129,7 @@ TEST(CoreSubset, AFullRootWinsOverTheSameTypeBehindAPointer) {
 }
 
 TEST(CoreSubset, KernelFlavoursAreCandidatesAndMissingRootsNeedTheFullBtf) {
-  auto subset = core_subset(kernel_btf("root___v2"), CoreRoots{{"root"}, false});
-  ASSERT_TRUE(subset);
-  BtfPtr b = parsed(*subset);
+  BtfPtr b = cut(kernel_btf("root___v2"), CoreRoots{{"root"}, false});
   ASSERT_TRUE(b);
   EXPECT_NE(find(b.get(), "root___v2", BTF_KIND_STRUCT), nullptr);
   // Not in vmlinux: libbpf would search the modules' BTF, which needs the full one.

@@ -3,6 +3,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <bitset>
 #include <cstring>
 #include <unordered_map>
 
@@ -32,7 +33,7 @@ struct Header {
 };
 
 // Extra bytes after the 12-byte common record of a type of `kind` with `vlen` items.
-size_t extra_size(uint32_t kind, uint32_t vlen) {
+[[gnu::always_inline]] inline size_t extra_size(uint32_t kind, uint32_t vlen) {
   switch (kind) {
     case kInt: case kVar: case kDeclTag: return 4;
     case kArray: return 12;
@@ -205,13 +206,21 @@ std::optional<std::string> core_subset(std::string_view kernel_btf, const CoreRo
   std::vector<uint8_t> kept(n + 1, kNone);
   std::vector<std::pair<uint32_t, uint8_t>> work;
   std::unordered_map<std::string_view, bool> found;
-  for (const auto& name : roots.names) found.emplace(name, false);
+  // A candidate's name starts with a root's: most of the kernel's names are
+  // passed over by their first letter, before their length is even known.
+  std::bitset<256> first_letters;
+  for (const auto& name : roots.names) {
+    found.emplace(name, false);
+    if (!name.empty()) first_letters.set(static_cast<unsigned char>(name[0]));
+  }
   for (uint32_t id = 1; id <= n; id++) {
     uint32_t kind = RawBtf::kind(btf->record(id));
     if (kind == kFunc || kind == kFuncProto || kind == kVar || kind == kDatasec || kind == kDeclTag) continue;
-    auto name = btf->string(load32(btf->record(id)));
+    uint32_t name_off = load32(btf->record(id));
+    if (name_off >= btf->strings.size()) return std::nullopt;
+    if (!first_letters.test(static_cast<unsigned char>(btf->strings[name_off]))) continue;
+    auto name = btf->string(name_off);
     if (!name) return std::nullopt;
-    if (name->empty()) continue;
     auto it = found.find(essential_name(*name));
     if (it == found.end()) continue;
     it->second = true;

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <spawn.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -262,6 +264,18 @@ StartedCompile start_compile(const Clang& clang, const std::filesystem::path& so
   print_command(argv);
 
   StartedCompile started;
+  // Watched before clang starts, so its rename cannot be missed. Flags that
+  // make clang report after the object is written turn the watch off.
+  bool reports_at_end = std::any_of(cflags.begin(), cflags.end(), [](const std::string& f) {
+    return f == "-v" || f.starts_with("-ftime-report") || f.starts_with("-print-stats") || f.starts_with("-Xclang");
+  });
+  started.watch_fd_ = reports_at_end ? -1 : inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  std::filesystem::path folder = output.parent_path().empty() ? "." : output.parent_path();
+  if (started.watch_fd_ >= 0 && inotify_add_watch(started.watch_fd_, folder.c_str(), IN_MOVED_TO) < 0) {
+    ::close(started.watch_fd_);
+    started.watch_fd_ = -1;
+  }
+  started.output_name = output.filename().string();
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) throw Error("pipe: " + errno_text(errno));
   posix_spawn_file_actions_t actions;
@@ -287,6 +301,7 @@ StartedCompile start_compile(const Clang& clang, const std::filesystem::path& so
   ::close(pipefd[1]);
   if (rc != 0) {
     ::close(pipefd[0]);
+    started.close_fds();
     started.pid_ = -1;
     started.early_.output = "cannot run " + argv[0] + ": " + errno_text(rc);
     return started;
@@ -296,28 +311,88 @@ StartedCompile start_compile(const Clang& clang, const std::filesystem::path& so
 }
 
 StartedCompile::StartedCompile(StartedCompile&& other) noexcept
-    : pid_(other.pid_), output_fd_(other.output_fd_), early_(std::move(other.early_)) {
+    : pid_(other.pid_),
+      output_fd_(other.output_fd_),
+      watch_fd_(other.watch_fd_),
+      output_name(std::move(other.output_name)),
+      early_(std::move(other.early_)) {
   other.pid_ = -1;
   other.output_fd_ = -1;
+  other.watch_fd_ = -1;
 }
 
 StartedCompile::~StartedCompile() {
   if (pid_ > 0) wait();
 }
 
+void StartedCompile::close_fds() {
+  for (int* fd : {&output_fd_, &watch_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+}
+
+namespace {
+
+// Whether the inotify events waiting on `fd` include `name` moved into the folder.
+bool moved_into_place(int fd, const std::string& name) {
+  alignas(struct inotify_event) char buf[4096];
+  bool seen = false;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return seen;
+    for (char* p = buf; p < buf + n;) {
+      auto* event = reinterpret_cast<struct inotify_event*>(p);
+      if (event->len && name == event->name) seen = true;
+      p += sizeof(struct inotify_event) + event->len;
+    }
+  }
+}
+
+}  // namespace
+
 ProcessResult StartedCompile::wait() {
   if (pid_ <= 0) return early_;
   ProcessResult result;
   char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(output_fd_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    result.output.append(buf, static_cast<size_t>(n));
+  auto read_some = [&]() -> ssize_t {
+    ssize_t n;
+    while ((n = ::read(output_fd_, buf, sizeof buf)) < 0 && errno == EINTR) {
+    }
+    if (n > 0) result.output.append(buf, static_cast<size_t>(n));
+    return n;
+  };
+  bool in_place = false;
+  while (!in_place) {
+    struct pollfd fds[2] = {{output_fd_, POLLIN, 0}, {watch_fd_, POLLIN, 0}};
+    if (::poll(fds, watch_fd_ >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (watch_fd_ >= 0 && (fds[1].revents & POLLIN) && moved_into_place(watch_fd_, output_name)) {
+      // The object is complete, and what clang said before is in the pipe.
+      // With no diagnostics there are none to come; with some, clang sums
+      // them up ("2 warnings generated.") after the rename: read to the end.
+      ::close(watch_fd_);
+      watch_fd_ = -1;
+      fcntl(output_fd_, F_SETFL, O_NONBLOCK);
+      while (read_some() > 0) {
+      }
+      fcntl(output_fd_, F_SETFL, 0);
+      in_place = result.output.empty();
+      continue;
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP)) && read_some() <= 0) break;  // end of output
   }
-  ::close(output_fd_);
-  output_fd_ = -1;
+  close_fds();
   int status = 0;
+  if (in_place) {
+    // Reaped now if it is gone already; else it ends on its own (ecc's exit leaves it to init).
+    waitpid(pid_, &status, WNOHANG);
+    pid_ = -1;
+    result.exit_code = 0;
+    return result;
+  }
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   pid_ = -1;

@@ -69,15 +69,22 @@ class StartedCompile {
   StartedCompile& operator=(const StartedCompile&) = delete;
   StartedCompile(StartedCompile&& other) noexcept;
   ~StartedCompile();  // waits for clang if wait() was not called
+  // clang's exit code and output. Returns 0 as soon as clang has renamed its
+  // finished object into place (it does so only when there were no errors,
+  // and its diagnostics are written by then): clang's exit, unmapping LLVM,
+  // takes ~10 ms more, and is not waited for.
   ProcessResult wait();
 
  private:
   friend StartedCompile start_compile(const Clang&, const std::filesystem::path&, const std::filesystem::path&,
                                       const std::vector<std::string>&, const std::filesystem::path&);
   StartedCompile() = default;
+  void close_fds();
   pid_t pid_ = -1;
   int output_fd_ = -1;
-  ProcessResult early_;  // when clang could not be started
+  int watch_fd_ = -1;       // inotify on the output's folder, -1 when unavailable
+  std::string output_name;  // the object's file name, as the rename into place names it
+  ProcessResult early_;     // when clang could not be started
 };
 
 StartedCompile start_compile(const Clang& clang, const std::filesystem::path& source,

@@ -358,6 +358,36 @@ TEST(Compiler, UsersOwnLibbpfHeaderEndsThePrefix) {
   EXPECT_EQ(r.err.find("without it"), std::string::npos) << r.err;
 }
 
+// ecc takes clang's result when the object is renamed into place, before
+// clang has exited: its warnings are all there by then, and errors still fail.
+TEST(Compiler, WarningsAndErrorsOfClangAreKept) {
+  TempDir dir;
+  write_text(dir / "warns.bpf.c", R"(#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("tp/syscalls/sys_enter_getppid")
+int warns(void *ctx)
+{
+	int first_unused, second_unused;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+)");
+  for (int i = 0; i < 3; i++) {
+    Result r = run({ecc_bin(), "-a", "-Wunused-variable", (dir / "warns.bpf.c").string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("unused variable 'first_unused'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unused variable 'second_unused'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("2 warnings generated"), std::string::npos) << r.err;
+  }
+  write_text(dir / "fails.bpf.c", "#include <vmlinux.h>\nint fails(void) { return undeclared; }\n");
+  Result bad = run({ecc_bin(), (dir / "fails.bpf.c").string()});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("undeclared"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir / "fails.bpf.o"));
+}
+
 // A vmlinux.h cached by an older ecc (libbpf's dumper, no kfuncs) sits where
 // the old key put it; it must not be used.
 TEST(Compiler, VmlinuxCachedWithoutKfuncsIsNotReused) {

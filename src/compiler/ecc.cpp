@@ -1,8 +1,12 @@
 #include "compiler/ecc.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <functional>
 #include <future>
 #include <set>
 #include <iostream>
@@ -97,6 +101,114 @@ ProcessResult compile(const Clang& clang, const std::filesystem::path& source, c
   StartedCompile started = start_compile(clang, source, output, cflags, pch);
   return finish_compile(started, clang, source, output, cflags, pch, verbose);
 }
+
+// SourceDocs as JSON and back, to cross from the reader's process.
+Json docs_to_json(const SourceDocs& d) {
+  return Json{{"variables", d.variables},       {"functions", d.functions},
+              {"event_types", d.event_types},   {"header_structs", d.header_structs},
+              {"roles", d.roles},               {"field_formats", d.field_formats},
+              {"stack_fields", d.stack_fields}, {"warnings", d.warnings},
+              {"errors", d.errors},             {"read_with_pch", d.read_with_pch}};
+}
+
+SourceDocs docs_from_json(const Json& j) {
+  SourceDocs d;
+  d.variables = j.at("variables").get<std::map<std::string, Json>>();
+  d.functions = j.at("functions").get<std::map<std::string, Json>>();
+  d.event_types = j.at("event_types").get<std::map<std::string, std::string>>();
+  d.header_structs = j.at("header_structs").get<std::vector<std::string>>();
+  d.roles = j.at("roles").get<std::map<std::string, Json>>();
+  d.field_formats = j.at("field_formats").get<std::map<std::string, std::map<std::string, std::string>>>();
+  d.stack_fields = j.at("stack_fields");
+  d.warnings = j.at("warnings").get<std::vector<std::string>>();
+  d.errors = j.at("errors").get<std::vector<std::string>>();
+  d.read_with_pch = j.at("read_with_pch").get<bool>();
+  return d;
+}
+
+// The doc comment reader, run in a child process forked while ecc has one
+// thread: libclang and LLVM are then never mapped into ecc itself, whose exit
+// (what `ecli run` waits for) no longer spends ~10 ms unmapping them, and the
+// child's own exit is waited for by nobody. Without fork, a thread.
+class DocsReader {
+ public:
+  using Result = std::pair<SourceDocs, std::string>;  // the docs, and the PCH path the reader was given
+
+  explicit DocsReader(const std::function<Result()>& read) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) == 0) {
+      std::cout.flush();
+      std::cerr.flush();
+      pid_ = fork();
+      if (pid_ == 0) {
+        ::close(fds[0]);
+        Json message;
+        try {
+          Result r = read();
+          message = {{"docs", docs_to_json(r.first)}, {"pch", r.second}};
+        } catch (const Error& e) {
+          message = {{"error", e.what()}, {"details", e.details()}};
+        } catch (const std::exception& e) {
+          message = {{"error", e.what()}, {"details", ""}};
+        }
+        std::cerr.flush();
+        std::string text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
+        for (size_t done = 0; done < text.size();) {
+          ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          done += static_cast<size_t>(n);
+        }
+        // Everything the parent and ecli read from this process ends now, not after its exit.
+        int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(null, STDERR_FILENO);
+        ::close(fds[1]);
+        _exit(0);
+      }
+      ::close(fds[1]);
+      if (pid_ > 0) {
+        fd_ = fds[0];
+        return;
+      }
+      ::close(fds[0]);
+    }
+    thread_ = std::async(std::launch::async, read);
+  }
+
+  DocsReader(const DocsReader&) = delete;
+  DocsReader& operator=(const DocsReader&) = delete;
+
+  ~DocsReader() {
+    if (fd_ >= 0) ::close(fd_);
+    if (pid_ > 0) waitpid(pid_, nullptr, WNOHANG);
+  }
+
+  Result get() {
+    if (fd_ < 0) return thread_.get();
+    std::string text;
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd_);
+    fd_ = -1;
+    Json message = Json::parse(text, nullptr, false);
+    if (message.is_discarded() || !message.is_object())
+      throw Error("the doc comment reader (process " + std::to_string(pid_) + ") ended without an answer");
+    if (message.contains("error"))
+      throw Error(message["error"].get<std::string>(), message.value("details", ""));
+    return {docs_from_json(message.at("docs")), message.at("pch").get<std::string>()};
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::future<Result> thread_;
+};
 
 // clang's words for an instruction the chosen BPF ISA lacks do not say how to get it.
 std::string isa_hint(const Clang& clang, const std::string& diagnostics) {
@@ -314,15 +426,17 @@ EccResult run_ecc(const EccOptions& options) {
   StartedCompile first = start_compile(clang, source, tmp_object, compile_flags, pch);
   // Doc comments are read while clang compiles: two cores, two jobs.
   std::filesystem::path docs_pch;
-  auto docs_job = std::async(std::launch::async, [&] {
+  DocsReader docs_job([&] {
     std::vector<std::string> headers;
     for (const auto& h : options.headers) headers.push_back(std::filesystem::absolute(h).string());
     docs_pch = pch_for_doc_reader(clang, pch, vmlinux_header, pch_prefix, pch_cflags);
-    return extract_docs_via_module(source.string(), cflags, docs_pch.string(), headers);
+    SourceDocs read = extract_docs_via_module(source.string(), cflags, docs_pch.string(), headers);
+    return std::make_pair(std::move(read), docs_pch.string());
   });
 
   ProcessResult compiled = finish_compile(first, clang, source, tmp_object, compile_flags, pch, options.verbose);
-  SourceDocs docs = docs_job.get();
+  auto [docs, reader_pch] = docs_job.get();
+  docs_pch = reader_pch;
   if (options.verbose)
     std::cerr << (docs.read_with_pch ? "ecc: doc comments read with " + docs_pch.string() + "\n"
                                      : std::string("ecc: doc comments read without a PCH\n"));

@@ -73,8 +73,11 @@ std::string base64_decode(std::string_view text) {
 std::string zlib_compress(std::string_view bytes) {
   uLongf size = compressBound(bytes.size());
   std::string out(size, '\0');
+  // zlib's default level: level 9 took 8 times as long (5.6 against 0.7 ms for
+  // opensnoop's object, 136 against 26 ms for a 650 KB one) for 1% less, and
+  // every `ecli run x.bpf.c` of an edited source waits for it.
   if (compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(bytes.data()),
-                bytes.size(), Z_BEST_COMPRESSION) != Z_OK)
+                bytes.size(), Z_DEFAULT_COMPRESSION) != Z_OK)
     throw Error("cannot compress the BPF object");
   out.resize(size);
   return out;

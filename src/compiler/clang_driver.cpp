@@ -1,9 +1,7 @@
 #include "compiler/clang_driver.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -23,8 +21,6 @@
 #include "util/error.hpp"
 #include "util/files.hpp"
 #include "util/hash.hpp"
-
-extern char** environ;
 
 namespace ecli::compiler {
 namespace {
@@ -276,37 +272,14 @@ StartedCompile start_compile(const Clang& clang, const std::filesystem::path& so
     started.watch_fd_ = -1;
   }
   started.output_name = output.filename().string();
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) throw Error("pipe: " + errno_text(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDERR_FILENO);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  // As run_process: ecli's blocked SIGINT/SIGTERM and ignored SIGPIPE are not clang's.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int rc = posix_spawnp(&started.pid_, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(pipefd[1]);
-  if (rc != 0) {
-    ::close(pipefd[0]);
+  SpawnedProcess process = spawn_process(argv);
+  if (process.pid < 0) {
     started.close_fds();
-    started.pid_ = -1;
-    started.early_.output = "cannot run " + argv[0] + ": " + errno_text(rc);
+    started.early_.output = process.error;
     return started;
   }
-  started.output_fd_ = pipefd[0];
+  started.pid_ = process.pid;
+  started.output_fd_ = process.output_fd;
   return started;
 }
 

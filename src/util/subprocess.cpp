@@ -14,8 +14,8 @@ extern char** environ;
 
 namespace ecli {
 
-ProcessResult run_process(const std::vector<std::string>& argv) {
-  ProcessResult result;
+SpawnedProcess spawn_process(const std::vector<std::string>& argv) {
+  SpawnedProcess process;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) throw Error("pipe: " + errno_text(errno));
 
@@ -40,26 +40,37 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  int rc = posix_spawnp(&process.pid, args[0], &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(pipefd[1]);
   if (rc != 0) {
     ::close(pipefd[0]);
-    result.output = "cannot run " + argv[0] + ": " + errno_text(rc);
+    process.pid = -1;
+    process.error = "cannot run " + argv[0] + ": " + errno_text(rc);
+    return process;
+  }
+  process.output_fd = pipefd[0];
+  return process;
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv) {
+  ProcessResult result;
+  SpawnedProcess process = spawn_process(argv);
+  if (process.pid < 0) {
+    result.output = process.error;
     return result;
   }
   char buf[8192];
   for (;;) {
-    ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    ssize_t n = ::read(process.output_fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     result.output.append(buf, static_cast<size_t>(n));
   }
-  ::close(pipefd[0]);
+  ::close(process.output_fd);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(process.pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;

@@ -14,18 +14,13 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "fuzz_input.hpp"
 #include "btf/core_subset.hpp"
 
-namespace {
-int quiet(enum libbpf_print_level, const char*, va_list) { return 0; }
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static bool silenced = (libbpf_set_print(quiet), true);
-  (void)silenced;
+  ecli::fuzz::silence_libbpf();
   if (size < 4) return 0;
-  uint32_t split;
-  std::memcpy(&split, data, 4);
+  uint32_t split = ecli::fuzz::leading_u32(data);
   std::string_view rest(reinterpret_cast<const char*>(data) + 4, size - 4);
   split = static_cast<uint32_t>(split % (rest.size() + 1));
   std::string_view btf_bytes = rest.substr(0, split), ext = rest.substr(split);

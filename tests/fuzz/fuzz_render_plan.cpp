@@ -12,20 +12,15 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "fuzz_input.hpp"
 #include "btf/render_plan.hpp"
 #include "output/event_format.hpp"
 #include "util/error.hpp"
 
-namespace {
-int quiet(enum libbpf_print_level, const char*, va_list) { return 0; }
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static bool silenced = (libbpf_set_print(quiet), true);
-  (void)silenced;
+  ecli::fuzz::silence_libbpf();
   if (size < 4) return 0;
-  uint32_t choice;
-  std::memcpy(&choice, data, 4);
+  uint32_t choice = ecli::fuzz::leading_u32(data);
   struct btf* btf = btf__new(data + 4, size - 4);
   if (!btf) return 0;
   uint32_t count = btf__type_cnt(btf);

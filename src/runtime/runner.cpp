@@ -126,7 +126,9 @@ int run(const RunOptions& options) {
     container_directory = std::make_unique<containers::ContainerDirectory>();
   if (!options.container.empty()) only_container = container_directory->find(options.container);
   std::optional<KernelCgroupFilter> kernel_cgroup_filter;
-  Target target = load_target(options.target, options.verbose, options.source);
+  TargetOptions target_options = options.source;
+  target_options.prepare_trace_pipe = options.trace_pipe;
+  Target target = load_target(options.target, options.verbose, target_options);
   ProgramChoice choice(options.strict);
   MapSizing sizing(options.max_entries);
   LoadPolicy policy{&choice, &sizing,
@@ -190,7 +192,16 @@ int run(const RunOptions& options) {
         SampleOptions{options.output.format, options.sort_by, options.top, options.verbose, options.interval_ms,
                       options.clear, options.per_cpu, &formats, stacks.get(), folding ? &folded : nullptr,
                       metrics != nullptr});
-    if (options.trace_pipe && object->uses_trace_printk()) trace = TracePipe::open();
+    if (options.trace_pipe && object->uses_trace_printk()) {
+      if (target.trace_pipe.valid()) {
+        try {
+          trace = target.trace_pipe.get();
+        } catch (const std::exception&) {
+          // opened again below, for its message
+        }
+      }
+      if (!trace) trace = TracePipe::open();
+    }
     if (container_directory) {
       // --container implies the columns; the kernel's filter needs no second one here.
       std::string only_id = only_container && !kernel_cgroup_filter ? only_container->id : std::string();
@@ -210,6 +221,7 @@ int run(const RunOptions& options) {
     sampler_owner.reset();
     events_owner.reset();
   }
+  if (target.trace_pipe.valid()) target.trace_pipe = {};  // opened for a source that did not print after all
   EventStreams& events = *events_owner;
   Sampler& sampler = *sampler_owner;
   // Formats that did not fit their field, or named none, in the streams or the printed maps.

@@ -42,7 +42,8 @@ std::string file_identity(const std::string& path) {
 
 // The package for a source, from the cache when the source, the headers beside
 // it and ecc itself are unchanged.
-package::Package compile_source(const fs::path& source, const std::string& text, bool verbose) {
+package::Package compile_source(const fs::path& source, const std::string& text, bool verbose,
+                                std::future<std::unique_ptr<TracePipe>>* trace_pipe) {
   std::string ecc = find_ecc();
   Hasher key;
   key.add(text).add(file_identity(ecc)).add(fs::absolute(source).parent_path().string());
@@ -61,6 +62,9 @@ package::Package compile_source(const fs::path& source, const std::string& text,
     tmp += ".tmp." + std::to_string(getpid());
     fs::create_directories(tmp);
     if (verbose) std::cerr << "ecli: compiling " << source.string() << " with " << ecc << "\n";
+    // A guess from the text: a wrong one costs an unused tracefs instance.
+    if (trace_pipe && (text.find("bpf_printk") != std::string::npos || text.find("trace_printk") != std::string::npos))
+      *trace_pipe = std::async(std::launch::async, [] { return TracePipe::open(); });
     ProcessResult result = run_process({ecc, "-q", "-o", tmp.string(), source.string()});
     if (result.exit_code != 0) {
       fs::remove_all(tmp, ec);
@@ -165,7 +169,8 @@ Target load_target(const std::string& path, bool verbose, const TargetOptions& o
     target.package.meta = btf::describe_object(text, btf::object_name_for(path));
     target.package.object = std::move(text);
   } else if (path.ends_with(".c")) {
-    target.package = compile_source(path, text, verbose);
+    target.package =
+        compile_source(path, text, verbose, options.prepare_trace_pipe ? &target.trace_pipe : nullptr);
   } else if (first != std::string::npos && text[first] == '{') {
     try {
       target.package = package::parse_package(text);

@@ -162,6 +162,25 @@ TEST(Lifecycle, RunsSourceDirectlyLeavingTheFolderClean) {
   EXPECT_EQ(files, std::vector<std::string>{"hello.bpf.c"});
 }
 
+// ecli opens its trace pipe while ecc compiles a source that mentions
+// bpf_printk. A source that only mentions it, or a run with --no-trace-pipe,
+// has no tracefs instance once it runs, nor after.
+TEST(Lifecycle, TracePipeOpenedBesideTheCompileIsDroppedWhenUnused) {
+  REQUIRE_ROOT();
+  TempDir dir;
+  write_text(dir / "quiet.bpf.c", "// prints nothing: no bpf_printk here\n" + read_text(example_source("opensnoop")));
+  fs::copy_file(example_source("hello"), dir / "hello.bpf.c");
+  for (const auto& args : {std::vector<std::string>{"-d", "20", (dir / "quiet.bpf.c").string()},
+                           std::vector<std::string>{"--no-trace-pipe", "-d", "20", (dir / "hello.bpf.c").string()}}) {
+    Process ecli(ecli_run(args));
+    ASSERT_TRUE(ecli.wait_stderr(kRunning, 30s)) << ecli.err();
+    EXPECT_FALSE(trace_instance_exists(ecli.pid())) << args[args.size() - 1];
+    ecli.signal(SIGINT);
+    EXPECT_EQ(ecli.wait_exit(), 0) << ecli.err();
+    EXPECT_FALSE(trace_instance_exists(ecli.pid()));
+  }
+}
+
 TEST(Lifecycle, HandMadePackageWithNullListsAndUnknownKeysRuns) {
   REQUIRE_ROOT();
   auto j = nlohmann::json::parse(read_text(example_package("hello")));

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <exception>
 
 #include <fmt/format.h>
 
@@ -93,39 +92,37 @@ size_t RingReader::consume() {
       published = at;
     }
   } publisher{consumer_pos_, __atomic_load_n(consumer_pos_, __ATOMIC_RELAXED)};
-  struct OnThrow {
-    Publisher& publisher;
-    const uint64_t& consumer;
-    ~OnThrow() {
-      if (std::uncaught_exceptions()) publisher.publish(consumer);
-    }
-  } on_throw{publisher, consumer};
   constexpr uint64_t kPublishBytes = 256 << 10;
   const uint64_t mask = data_size_ - 1;
-  for (;;) {
-    uint64_t producer = __atomic_load_n(producer_pos_, __ATOMIC_ACQUIRE);
-    if (consumer >= producer) break;
-    bool stopped = false;
-    while (consumer < producer) {
-      size_t offset = static_cast<size_t>(consumer & mask);
-      const auto* header = reinterpret_cast<const uint32_t*>(view(offset, kHeaderBytes));
-      uint32_t length = __atomic_load_n(header, __ATOMIC_ACQUIRE);
-      if (length & kBusyBit) {
-        stopped = true;
-        break;
+  try {
+    for (;;) {
+      uint64_t producer = __atomic_load_n(producer_pos_, __ATOMIC_ACQUIRE);
+      if (consumer >= producer) break;
+      bool stopped = false;
+      while (consumer < producer) {
+        size_t offset = static_cast<size_t>(consumer & mask);
+        const auto* header = reinterpret_cast<const uint32_t*>(view(offset, kHeaderBytes));
+        uint32_t length = __atomic_load_n(header, __ATOMIC_ACQUIRE);
+        if (length & kBusyBit) {
+          stopped = true;
+          break;
+        }
+        uint32_t size = length & ~kDiscardBit;
+        if (kHeaderBytes + size > data_size_) throw Error("ring buffer record larger than the ring: the map is corrupt");
+        if (!(length & kDiscardBit)) {
+          const uint8_t* record = view(offset, kHeaderBytes + size) + kHeaderBytes;
+          callback_(ctx_, record, size);
+          records++;
+        }
+        last_record = consumer;
+        consumer += round_up(kHeaderBytes + size, 8);
+        if (consumer - publisher.published >= kPublishBytes) publisher.publish(consumer);
       }
-      uint32_t size = length & ~kDiscardBit;
-      if (kHeaderBytes + size > data_size_) throw Error("ring buffer record larger than the ring: the map is corrupt");
-      if (!(length & kDiscardBit)) {
-        const uint8_t* record = view(offset, kHeaderBytes + size) + kHeaderBytes;
-        callback_(ctx_, record, size);
-        records++;
-      }
-      last_record = consumer;
-      consumer += round_up(kHeaderBytes + size, 8);
-      if (consumer - publisher.published >= kPublishBytes) publisher.publish(consumer);
+      if (stopped) break;
     }
-    if (stopped) break;
+  } catch (...) {
+    publisher.publish(consumer);  // what was handed over stays handed over
+    throw;
   }
   // The kernel wakes the reader (a self-IPI and a wake-up on the producer's
   // CPU) when a record is submitted exactly at the published position, that

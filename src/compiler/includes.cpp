@@ -177,7 +177,8 @@ std::string leading_system_includes(const std::string& text, const std::vector<s
       } else if (line.substr(i, 2) == "//") {
         break;
       } else {
-        rest += line[i++] == '\t' ? ' ' : line[i - 1];
+        rest += line[i] == '\t' ? ' ' : line[i];
+        i++;
       }
     }
     size_t first = rest.find_first_not_of(" \r");

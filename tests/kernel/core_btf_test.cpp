@@ -121,5 +121,29 @@ TEST(CoreBtf, FirstAndCachedRunsReadTheKernelsStructures) {
   }
 }
 
+// A cache where the cut cannot be written (core-btf is a file): the run still
+// relocates against the cut, from memory, and says it is not cached.
+TEST(CoreBtf, AnUnwritableCutIsUsedFromMemory) {
+  REQUIRE_ROOT();
+  TempDir cache;
+  write_text(cache / "core-btf", "a file, not a folder");
+  Trigger caller([] { getppid(); });
+  Process ecli({"env", "ECLI_CACHE_DIR=" + cache.path().string(), ecli_bin(), "run", "-v", "--json", "-d", "20",
+                test_package("core_reads")});
+  ASSERT_TRUE(ecli.wait_stderr(kRunningLine)) << ecli.err();
+  EXPECT_NE(ecli.err().find("cut to the types they read (not cached)"), std::string::npos) << ecli.err();
+  EXPECT_EQ(ecli.err().find("/sys/kernel/btf/vmlinux"), std::string::npos) << ecli.err();
+  caller.go();
+  ASSERT_TRUE(ecli.wait_stdout(fmt::format("\"pid\":{}", caller.pid()))) << ecli.out() << ecli.err();
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(), 0);
+  for (auto& j : json_lines(ecli.out())) {
+    if (j["pid"] == caller.pid()) {
+      EXPECT_EQ(j["ppid"], getpid());
+    }
+  }
+  EXPECT_EQ(read_text(cache / "core-btf"), "a file, not a folder");
+}
+
 }  // namespace
 }  // namespace ecli::test

@@ -122,7 +122,10 @@ void for_each_name(const char* r, F&& f) {
     for (uint32_t i = 0; i < vlen; i++) f(12 + item * i);
 }
 
-std::optional<std::string_view> section(std::string_view elf_bytes, const char* wanted) {
+
+}  // namespace
+
+std::optional<std::string_view> elf_section(std::string_view elf_bytes, const char* wanted) {
   elf_version(EV_CURRENT);
   Elf* elf = elf_memory(const_cast<char*>(elf_bytes.data()), elf_bytes.size());
   if (!elf) return std::nullopt;
@@ -141,8 +144,6 @@ std::optional<std::string_view> section(std::string_view elf_bytes, const char* 
   elf_end(elf);
   return found;
 }
-
-}  // namespace
 
 std::string_view essential_name(std::string_view name) {
   // libbpf's bpf_core_essential_name_len: cut at the last "X___Y", X and Y not '_'.
@@ -189,8 +190,8 @@ std::optional<CoreRoots> core_roots(std::string_view btf_data, std::string_view 
 }
 
 std::optional<CoreRoots> core_roots_of_object(std::string_view elf) {
-  auto btf = section(elf, ".BTF");
-  auto ext = btf ? section(elf, ".BTF.ext") : std::nullopt;
+  auto btf = elf_section(elf, ".BTF");
+  auto ext = btf ? elf_section(elf, ".BTF.ext") : std::nullopt;
   if (!ext) return std::nullopt;
   return core_roots(*btf, *ext);
 }

@@ -45,6 +45,9 @@ std::optional<CoreRoots> core_roots_of_object(std::string_view elf);
 // full BTF).
 std::optional<std::string> core_subset(std::string_view kernel_btf, const CoreRoots& roots);
 
+// The bytes of the ELF section `name` of `elf` (nullopt when there is none or it lies outside).
+std::optional<std::string_view> elf_section(std::string_view elf, const char* name);
+
 // libbpf's essential name: "task_struct___old" -> "task_struct".
 std::string_view essential_name(std::string_view name);
 

@@ -1,8 +1,6 @@
 #include "runtime/core_btf.hpp"
 
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,42 +18,19 @@ namespace {
 
 constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
 
-// The start of struct btf_ext_header (linux/tools/lib/bpf/libbpf_internal.h).
-struct BtfExtHeader {
-  uint16_t magic;
-  uint8_t version;
-  uint8_t flags;
-  uint32_t hdr_len;
-  uint32_t func_info_off, func_info_len;
-  uint32_t line_info_off, line_info_len;
-  uint32_t core_relo_off, core_relo_len;  // present when hdr_len covers them
-};
-
 }  // namespace
 
-bool has_core_relocations(const std::string& elf_bytes) {
-  elf_version(EV_CURRENT);
-  Elf* elf = elf_memory(const_cast<char*>(elf_bytes.data()), elf_bytes.size());
-  if (!elf) return false;
-  bool found = false;
-  size_t names = 0;
-  if (elf_getshdrstrndx(elf, &names) == 0) {
-    for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn));) {
-      GElf_Shdr shdr;
-      if (!gelf_getshdr(scn, &shdr)) continue;
-      const char* name = elf_strptr(elf, names, shdr.sh_name);
-      if (!name || std::strcmp(name, ".BTF.ext") != 0) continue;
-      Elf_Data* data = elf_getdata(scn, nullptr);
-      BtfExtHeader header{};
-      if (data && data->d_buf && data->d_size >= sizeof header) {
-        std::memcpy(&header, data->d_buf, sizeof header);
-        found = header.magic == 0xeB9F && header.hdr_len >= sizeof header && header.core_relo_len > 0;
-      }
-      break;
-    }
-  }
-  elf_end(elf);
-  return found;
+bool has_core_relocations(const std::string& elf) {
+  // struct btf_ext_header: magic (u16), version, flags, hdr_len (u32), then
+  // three (offset, length) pairs: func_info, line_info, core_relo.
+  auto ext = btf::elf_section(elf, ".BTF.ext");
+  if (!ext || ext->size() < 32) return false;
+  uint16_t magic;
+  uint32_t hdr_len, core_relo_len;
+  std::memcpy(&magic, ext->data(), 2);
+  std::memcpy(&hdr_len, ext->data() + 4, 4);
+  std::memcpy(&core_relo_len, ext->data() + 28, 4);
+  return magic == 0xeB9F && hdr_len >= 32 && core_relo_len > 0;
 }
 
 CoreBtfCache::CoreBtfCache(const std::string& elf) {

@@ -12,6 +12,7 @@
 
 #include "runtime/libbpf_log.hpp"
 #include "runtime/loader.hpp"
+#include "runtime/perf_event_release.hpp"
 #include "runtime/program_choice.hpp"
 #include "util/error.hpp"
 
@@ -143,6 +144,9 @@ void Attachments::detach_all() {
   for (const auto& f : tc_filters_) detach_tc_filter(f);
   if (!tc_filters_.empty()) forget_tc_filters();
   tc_filters_.clear();
+  // Held until the links are closed, so no link close is the last reference
+  // to its perf event; closing the links then only takes the programs off their hooks.
+  PerfEventRelease release(links_);
   if (links_.size() == 1) {
     bpf_link__destroy(links_[0]);
   } else if (!links_.empty()) {

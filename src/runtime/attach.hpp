@@ -1,8 +1,10 @@
 #pragma once
 // Attaching every program of a loaded object, and detaching them again. The
 // links are owned here: destroying an Attachments detaches everything, in
-// parallel because a classic tracepoint takes an RCU grace period (~70 ms) to
-// detach (DESIGN.md §7).
+// parallel. The perf events behind tracepoint and probe links are left to
+// the kernel to free after ecli exits (runtime/perf_event_release.hpp): the
+// last close of a classic tracepoint's event waits for an RCU grace period
+// (DESIGN.md §7).
 #include <string>
 #include <vector>
 

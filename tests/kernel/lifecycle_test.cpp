@@ -1,9 +1,13 @@
 // Running, stopping and cleaning up: help, signals, duration, run-from-source,
 // typed globals, the trace stream, compatibility with hand-made packages.
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -81,6 +85,100 @@ TEST(Lifecycle, SigintDetachesEverythingAndExitsZero) {
   EXPECT_EQ(ecli.wait_exit(5s), 0);
   EXPECT_FALSE(trace_instance_exists(ecli.pid()));
   EXPECT_EQ(loaded_programs().find("tgkill_entry"), std::string::npos);
+}
+
+// The highest BPF program id so far.
+__u32 last_program_id() {
+  __u32 id = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+  }
+  return id;
+}
+
+// Fds of the tracepoint programs loaded after program id `after`; holding
+// them keeps the programs (not their attachments) alive after ecli exits.
+std::vector<int> tracepoint_programs_after(__u32 after) {
+  std::vector<int> fds;
+  for (__u32 id = after; bpf_prog_get_next_id(id, &id) == 0;) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) continue;
+    struct bpf_prog_info info {};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0 && info.type == BPF_PROG_TYPE_TRACEPOINT)
+      fds.push_back(fd);
+    else
+      close(fd);
+  }
+  return fds;
+}
+
+// How often the programs ran, while BPF_ENABLE_STATS is on.
+uint64_t total_runs(const std::vector<int>& programs) {
+  uint64_t total = 0;
+  for (int fd : programs) {
+    struct bpf_prog_info info {};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0) total += info.run_cnt;
+  }
+  return total;
+}
+
+void open_dev_null(int times) {
+  for (int i = 0; i < times; ++i) close(open("/dev/null", O_RDONLY));
+}
+
+// ecli hands the perf events behind its tracepoint links to the kernel to
+// free after it exits (runtime/perf_event_release.hpp); the programs must be
+// off their tracepoints before it exits all the same.
+TEST(Lifecycle, NoProgramRunsOnceEcliHasExited) {
+  REQUIRE_ROOT();
+  int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);  // on while this fd is open
+  ASSERT_GE(stats, 0) << std::strerror(errno);
+  __u32 before = last_program_id();
+  Process ecli(ecli_run({example_package("opensnoop")}));
+  ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+  std::vector<int> programs = tracepoint_programs_after(before);
+  EXPECT_EQ(programs.size(), 4u) << "opensnoop's four tracepoint programs";
+  open_dev_null(100);
+  EXPECT_GE(total_runs(programs), 200u) << "an enter and an exit per open";
+  ecli.signal(SIGINT);
+  ASSERT_EQ(ecli.wait_exit(5s), 0) << ecli.err();
+  uint64_t at_exit = total_runs(programs);
+  open_dev_null(100);
+  EXPECT_EQ(total_runs(programs), at_exit) << "a program ran after ecli had exited";
+  for (int fd : programs) close(fd);
+  close(stats);
+}
+
+// Perf events alive in the kernel, counted by the slab allocator once it has
+// given back its per-CPU caches (without the shrink, whole CPU slabs count as
+// used); -1 where the kernel does not say (no SLUB sysfs).
+long perf_events_in_use() {
+  std::ofstream("/sys/kernel/slab/perf_event/shrink") << "1\n";
+  std::ifstream in("/sys/kernel/slab/perf_event/objects");
+  long count = -1;
+  return in >> count ? count : -1;
+}
+
+TEST(Lifecycle, TheKernelFreesTheTracepointsPerfEventsAfterExit) {
+  REQUIRE_ROOT();
+  long baseline = perf_events_in_use();
+  if (baseline < 0) GTEST_SKIP() << "no /sys/kernel/slab/perf_event on this kernel to count perf events with";
+  constexpr int kRuns = 16;  // 4 tracepoints each: a leak would keep 64 events
+  for (int i = 0; i < kRuns; ++i) {
+    Process ecli(ecli_run({example_package("opensnoop")}));
+    ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
+    ecli.signal(SIGINT);
+    ASSERT_EQ(ecli.wait_exit(5s), 0) << ecli.err();
+  }
+  // Each is freed after a grace period, in the kernel's own worker.
+  long now = perf_events_in_use();
+  for (int i = 0; i < 100 && now > baseline; ++i) {
+    std::this_thread::sleep_for(100ms);
+    now = perf_events_in_use();
+  }
+  EXPECT_LE(now, baseline) << "perf events in use: " << baseline << " before " << kRuns << " runs, " << now
+                                << " after";
 }
 
 TEST(Lifecycle, SigtermAndDurationExitZero) {

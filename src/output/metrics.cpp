@@ -115,7 +115,7 @@ std::vector<std::string> log2_upper_bounds(size_t buckets) {
 
 std::vector<std::string> linear_upper_bounds(size_t buckets, int64_t min, int64_t step) {
   std::vector<std::string> out;
-  for (size_t i = 0; i < buckets; i++) out.push_back(fmt::format("{}", min + int64_t(i + 1) * step - 1));
+  for (size_t i = 0; i < buckets; i++) out.push_back(fmt::format("{}", linear_bucket_low(min, step, i + 1) - 1));
   return out;
 }
 

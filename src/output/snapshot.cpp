@@ -117,7 +117,7 @@ void append_linear_histogram(Buffer& out, const std::vector<uint64_t>& counts, i
   if (idx_max < 0) return;
   fmt::format_to(std::back_inserter(out), "{:>5}{:<19} : count    distribution\n", "", unit);
   for (int i = idx_min; i <= idx_max; i++) {
-    int64_t low = min + int64_t(i) * step;
+    __int128 low = linear_bucket_low(min, step, static_cast<size_t>(i));
     fmt::format_to(std::back_inserter(out), "{:>10} -> {:<10} : {:<8} |", low, low + step - 1, counts[i]);
     append_stars(out, counts[i], max, 40);
     append(out, "|\n");
@@ -259,7 +259,7 @@ void SnapshotWriter::write_histograms(Buffer& out, std::string_view time,
       for (size_t i = 0; i < counts.size(); i++) {
         if (i) out.push_back(',');
         if (linear) {
-          int64_t low = spec_.min + int64_t(i) * spec_.step;
+          __int128 low = linear_bucket_low(spec_.min, spec_.step, i);
           fmt::format_to(std::back_inserter(out), "{{\"low\":{},\"high\":{},\"count\":{}}}", low,
                          low + spec_.step - 1, counts[i]);
         } else {

@@ -16,6 +16,11 @@ namespace ecli::output {
 
 // BCC's print_log2_hist: rows from 0 to the last non-empty bucket, 40-star bars.
 void append_log2_histogram(Buffer& out, const std::vector<uint64_t>& counts, std::string_view unit);
+// The low end of linear bucket i, min + i*step, in 128 bits: a package's
+// @sample may give any int64 min and step, and the map any number of slots.
+inline __int128 linear_bucket_low(int64_t min, int64_t step, size_t i) {
+  return static_cast<__int128>(min) + static_cast<__int128>(i) * step;
+}
 // The same layout for linear buckets [min + i*step, min + (i+1)*step).
 void append_linear_histogram(Buffer& out, const std::vector<uint64_t>& counts, int64_t min, int64_t step,
                              std::string_view unit);

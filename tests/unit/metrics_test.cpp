@@ -72,6 +72,8 @@ TEST(MetricHistograms, BoundsOfLog2AndLinearBuckets) {
   EXPECT_EQ(log2_upper_bounds(64).back(), "18446744073709551615");
   EXPECT_EQ(log2_upper_bounds(64)[62], "9223372036854775807");
   EXPECT_EQ(linear_upper_bounds(3, 10, 5), (std::vector<std::string>{"14", "19", "24"}));
+  EXPECT_EQ(linear_upper_bounds(2, INT64_MIN, INT64_MAX),
+            (std::vector<std::string>{"-2", "9223372036854775805"}));
 }
 
 TEST(MetricHistograms, CumulativeBucketsInfAndCount) {

@@ -71,6 +71,17 @@ TEST(Histogram, LinearBucketsFromMinByStep) {
             "      2148 -> 2659       : 5        |****                                    |\n");
 }
 
+TEST(Histogram, LinearBucketsBeyondInt64AreExact) {
+  // A package's @sample may give any int64 min and step; the map may have more slots than max needs.
+  Buffer out;
+  append_linear_histogram(out, {1, 0, 1}, INT64_MAX - 1, INT64_MAX, "");
+  EXPECT_EQ(fmt::to_string(out),
+            "                         : count    distribution\n"
+            "9223372036854775806 -> 18446744073709551612 : 1        |****************************************|\n"
+            "18446744073709551613 -> 27670116110564327419 : 0        |                                        |\n"
+            "27670116110564327420 -> 36893488147419103226 : 1        |****************************************|\n");
+}
+
 std::string spec_error(const Json& j) {
   try {
     package::parse_sample_spec(j);

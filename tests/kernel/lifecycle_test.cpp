@@ -87,24 +87,24 @@ TEST(Lifecycle, SigintDetachesEverythingAndExitsZero) {
   EXPECT_EQ(loaded_programs().find("tgkill_entry"), std::string::npos);
 }
 
-// The highest BPF program id so far.
-__u32 last_program_id() {
-  __u32 id = 0;
-  while (bpf_prog_get_next_id(id, &id) == 0) {
-  }
-  return id;
-}
-
-// Fds of the tracepoint programs loaded after program id `after`; holding
-// them keeps the programs (not their attachments) alive after ecli exits.
-std::vector<int> tracepoint_programs_after(__u32 after) {
+// Fds of the tracepoint programs that process `pid` holds (from its fdinfo);
+// holding them keeps the programs (not their attachments) alive after it exits.
+std::vector<int> tracepoint_programs_of(pid_t pid) {
   std::vector<int> fds;
-  for (__u32 id = after; bpf_prog_get_next_id(id, &id) == 0;) {
+  for (const auto& entry : fs::directory_iterator(fmt::format("/proc/{}/fd", pid))) {
+    std::error_code error;
+    if (fs::read_symlink(entry.path(), error) != "anon_inode:bpf-prog") continue;
+    std::ifstream info(fmt::format("/proc/{}/fdinfo/{}", pid, entry.path().filename().string()));
+    std::string key;
+    __u32 id = 0;
+    while (info >> key && key != "prog_id:") {
+    }
+    if (!(info >> id)) continue;
     int fd = bpf_prog_get_fd_by_id(id);
     if (fd < 0) continue;
-    struct bpf_prog_info info {};
-    __u32 length = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0 && info.type == BPF_PROG_TYPE_TRACEPOINT)
+    struct bpf_prog_info prog {};
+    __u32 length = sizeof(prog);
+    if (bpf_obj_get_info_by_fd(fd, &prog, &length) == 0 && prog.type == BPF_PROG_TYPE_TRACEPOINT)
       fds.push_back(fd);
     else
       close(fd);
@@ -134,10 +134,9 @@ TEST(Lifecycle, NoProgramRunsOnceEcliHasExited) {
   REQUIRE_ROOT();
   int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);  // on while this fd is open
   ASSERT_GE(stats, 0) << std::strerror(errno);
-  __u32 before = last_program_id();
   Process ecli(ecli_run({example_package("opensnoop")}));
   ASSERT_TRUE(ecli.wait_stderr(kRunning)) << ecli.err();
-  std::vector<int> programs = tracepoint_programs_after(before);
+  std::vector<int> programs = tracepoint_programs_of(ecli.pid());
   EXPECT_EQ(programs.size(), 4u) << "opensnoop's four tracepoint programs";
   open_dev_null(100);
   EXPECT_GE(total_runs(programs), 200u) << "an enter and an exit per open";

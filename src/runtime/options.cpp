@@ -264,15 +264,6 @@ OptionSpec make_option_spec(const package::Meta& meta, const btf::GlobalVariable
   return spec;
 }
 
-ProgramOptions::ProgramOptions(std::string usage_name, const package::Meta& meta, std::vector<OptionSpec> specs)
-    : usage_name_(std::move(usage_name)), specs_(std::move(specs)) {
-  if (meta.doc) {
-    for (const std::string* part : {&meta.doc->brief, &meta.doc->details, &meta.doc->description})
-      if (!part->empty()) description_ += (description_.empty() ? "" : "\n\n") + *part;
-    if (!meta.doc->version.empty()) footer_ = "Version: " + meta.doc->version;
-  }
-}
-
 namespace {
 
 // The CLI11 app for a program: one option per spec, values captured as text
@@ -285,7 +276,13 @@ std::vector<CLI::Option*> add_options(CLI::App& app, const std::vector<OptionSpe
   for (size_t i = 0; i < specs.size(); i++) {
     const OptionSpec& spec = specs[i];
     std::string names = (spec.short_name.empty() ? "" : "-" + spec.short_name + ",") + "--" + spec.long_name;
-    CLI::Option* opt = app.add_option(names, values[i], spec.help);
+    CLI::Option* opt = nullptr;
+    try {
+      opt = app.add_option(names, values[i], spec.help);
+    } catch (const CLI::ConstructionError& e) {  // a name taken twice, or not a name (@cmdarg)
+      throw Error(fmt::format("malformed package: global '{}' cannot be the option {}: {}", spec.var.name, names,
+                              e.what()));
+    }
     std::string shown = " [" + spec.default_text.value_or(spec.current) + "]";
     if (spec.type.kind == btf::ValueKind::Bool) {
       opt->expected(0, 1);  // `--flag` alone means true; `--flag=false` also works
@@ -299,6 +296,20 @@ std::vector<CLI::Option*> add_options(CLI::App& app, const std::vector<OptionSpe
 }
 
 }  // namespace
+
+ProgramOptions::ProgramOptions(std::string usage_name, const package::Meta& meta, std::vector<OptionSpec> specs)
+    : usage_name_(std::move(usage_name)), specs_(std::move(specs)) {
+  if (meta.doc) {
+    for (const std::string* part : {&meta.doc->brief, &meta.doc->details, &meta.doc->description})
+      if (!part->empty()) description_ += (description_.empty() ? "" : "\n\n") + *part;
+    if (!meta.doc->version.empty()) footer_ = "Version: " + meta.doc->version;
+  }
+  // Names the package got wrong are its fault, not the command line's: said here, before any parse.
+  CLI::App app;
+  std::vector<std::string> values;
+  add_options(app, specs_, values);
+}
+
 
 std::optional<std::vector<GlobalSetting>> ProgramOptions::parse(const std::vector<std::string>& args) const {
   CLI::App app(description_, usage_name_);

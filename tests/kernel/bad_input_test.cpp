@@ -222,6 +222,23 @@ TEST(BadInput, StackFieldOfTheWrongType) {
   expect_error_line(r, "malformed package: meta.stack_fields.struct key_t.kern_stack_id.kind must be a string");
 }
 
+TEST(BadInput, TwoGlobalsGivenOneOptionName) {
+  REQUIRE_ROOT();
+  auto package = nlohmann::json::parse(read_text(example_package("profile")));
+  auto& variables = package["meta"]["bpf_skel"]["data_sections"][0]["variables"];
+  variables[0]["cmdarg"] = {{"short", "x"}};
+  variables[1]["cmdarg"] = {{"short", "x"}};
+  std::string second = variables[1]["name"];
+  expect_error_line(run_package_text(package.dump()),
+                    "malformed package: global '" + second + "' cannot be the option -x,--" + second);
+  variables[1]["cmdarg"] = {{"long", "help"}};  // ecli's own, but no hint to put it before TARGET
+  TempDir dir;
+  write_text(dir / "package.json", package.dump());
+  Result help = run(ecli_run({(dir / "package.json").string(), "--help"}));
+  expect_error_line(help, "malformed package: global '" + second + "' cannot be the option --help");
+  EXPECT_EQ(help.err.find("before TARGET"), std::string::npos) << help.err;
+}
+
 }  // namespace
 }  // namespace ecli::test
 

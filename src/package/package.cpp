@@ -40,6 +40,11 @@ class Reader {
       throw Error("package field " + at(key) + " must be a non-negative integer");
     return it->get<uint64_t>();
   }
+  uint32_t u32(const char* key) const {
+    uint64_t value = number(key);
+    if (value > UINT32_MAX) throw Error("package field " + at(key) + " is too large");
+    return static_cast<uint32_t>(value);
+  }
   Json any(const char* key) const {
     auto it = node_.find(key);
     return it == node_.end() ? Json() : *it;
@@ -223,8 +228,8 @@ Meta meta_from_json(const Json& meta_json) {
     ExportType type;
     type.name = t.str("name", true);
     t.each("members", [&](const Reader& m) { type.members.push_back({m.str("name", true), m.str("type")}); });
-    type.size = static_cast<uint32_t>(t.number("size"));
-    type.type_id = static_cast<uint32_t>(t.number("type_id"));
+    type.size = t.u32("size");
+    type.type_id = t.u32("type_id");
     out.export_types.push_back(std::move(type));
   });
   out.eunomia_version = meta.str("eunomia_version");

@@ -112,6 +112,9 @@ TEST(Package, RejectsMistypedFields) {
   j["bpf_object_size"] = "big";
   EXPECT_EQ(error_of(j.dump()), "package field bpf_object_size must be a non-negative integer");
   j = Json::parse(write_package(sample_package()));
+  j["meta"]["export_types"][0]["size"] = 4294967296ull;  // was cut to 0
+  EXPECT_EQ(error_of(j.dump()), "package field meta.export_types[0].size is too large");
+  j = Json::parse(write_package(sample_package()));
   j["meta"]["bpf_skel"]["maps"] = 3;
   EXPECT_EQ(error_of(j.dump()), "package field meta.bpf_skel.maps must be a list");
   j = Json::parse(write_package(sample_package()));

@@ -232,6 +232,19 @@ Meta meta_from_json(const Json& meta_json) {
     type.type_id = t.u32("type_id");
     out.export_types.push_back(std::move(type));
   });
+  // ecc's stack_fields (TYPE -> FIELD -> {kind, user, build_id, map, size_field})
+  // stays in extra_meta for the stack resolver; its values are checked here.
+  if (auto it = meta_json.find("stack_fields"); it != meta_json.end() && it->is_object()) {
+    for (const auto& [type, fields] : it->items()) {
+      if (!fields.is_object()) continue;
+      for (const auto& [field, info] : fields.items()) {
+        if (!info.is_object()) continue;
+        Reader spec(info, "meta.stack_fields." + type + "." + field);
+        for (const char* key : {"kind", "map", "size_field"}) spec.str(key);
+        for (const char* key : {"user", "build_id"}) spec.boolean(key, false);
+      }
+    }
+  }
   out.eunomia_version = meta.str("eunomia_version");
   out.enable_multiple_export_types = meta.boolean("enable_multiple_export_types", false);
   out.extra_meta = meta.rest({"bpf_skel", "export_types", "eunomia_version", "enable_multiple_export_types"});

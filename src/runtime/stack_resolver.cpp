@@ -7,14 +7,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "output/event_format.hpp"
 #include "runtime/loader.hpp"
 #include "symbols/kallsyms.hpp"
-#include "util/error.hpp"
 
 namespace ecli::runtime {
 namespace {
@@ -64,39 +62,27 @@ StackResolver::StackResolver(BpfObject& object, const package::Meta& meta, symbo
     if (bpf_map__type(map) != BPF_MAP_TYPE_STACK_TRACE) continue;
     stack_maps_.emplace_back(bpf_map__name(map), bpf_map__fd(map));
   }
-  // Read before the symbol thread starts: a malformed package throws here.
-  auto found = meta.extra_meta.find("stack_fields");
-  if (found != meta.extra_meta.end() && found->is_object()) {
-    declared_known_ = true;
-    for (const auto& [type, fields] : found->items()) {
-      if (!fields.is_object()) continue;
-      for (const auto& [field, info] : fields.items())
-        if (info.is_object()) declared_[type][field] = read_spec(info, type + "." + field);
-    }
-  }
   // Reading and sorting /proc/kallsyms takes 100-150 ms here: done on a thread
   // of its own while the tool runs, so that the stacks print without it at exit.
-  if (!stack_maps_.empty() || found != meta.extra_meta.end())
+  if (!stack_maps_.empty() || meta.extra_meta.contains("stack_fields"))
     kernel_symbols_ = std::thread([] { symbols::Kallsyms::instance(); });
-}
-
-StackResolver::Spec StackResolver::read_spec(const package::Json& info, const std::string& where) {
-  auto get = [&](const char* key, auto fallback) {
-    auto it = info.find(key);
-    if (it == info.end() || it->is_null()) return fallback;
-    bool right = std::is_same_v<decltype(fallback), bool> ? it->is_boolean() : it->is_string();
-    if (!right)
-      throw Error(fmt::format("malformed package: meta.stack_fields.{}.{} must be {}", where, key,
-                              std::is_same_v<decltype(fallback), bool> ? "true or false" : "a string"));
-    return it->template get<decltype(fallback)>();
-  };
-  StackResolver::Spec spec;
-  spec.id = get("kind", std::string()) == "id";
-  spec.user = get("user", false);
-  spec.build_id = get("build_id", false);
-  spec.map = get("map", std::string());
-  spec.size_field = get("size_field", std::string());
-  return spec;
+  // Its values' types were checked when the package was read (package.cpp).
+  auto found = meta.extra_meta.find("stack_fields");
+  if (found == meta.extra_meta.end() || !found->is_object()) return;
+  declared_known_ = true;
+  for (const auto& [type, fields] : found->items()) {
+    if (!fields.is_object()) continue;
+    for (const auto& [field, info] : fields.items()) {
+      if (!info.is_object()) continue;
+      Spec spec;
+      spec.id = info.value("kind", "") == "id";
+      spec.user = info.value("user", false);
+      spec.build_id = info.value("build_id", false);
+      spec.map = info.value("map", "");
+      spec.size_field = info.value("size_field", "");
+      declared_[type][field] = spec;
+    }
+  }
 }
 
 StackResolver::~StackResolver() {

@@ -58,8 +58,6 @@ class StackResolver : public output::StackSource {
     uint32_t map_value_size = 0;
     std::string size_field;  // addresses: the field with the byte count
   };
-  // One field of meta.stack_fields; `where` ("TYPE.FIELD") names it when malformed.
-  static Spec read_spec(const package::Json& info, const std::string& where);
   int spec_for(const std::string& type, const btf::FieldPlan& f);
   void resolve_addresses(const Spec& spec, const uint64_t* ips, size_t n, uint32_t pid);
   void resolve_build_ids(const uint8_t* entries, size_t n);

@@ -215,11 +215,11 @@ TEST(BadInput, HistogramWithoutSlots) {
 
 TEST(BadInput, StackFieldOfTheWrongType) {
   REQUIRE_ROOT();
-  // Read while ecli's symbol thread was already started: it used to end in std::terminate.
+  // Once read while ecli's symbol thread was already started: it ended in std::terminate.
   auto package = nlohmann::json::parse(read_text(example_package("profile")));
   package["meta"]["stack_fields"]["struct key_t"]["kern_stack_id"]["kind"] = 5;
   Result r = run_package_text(package.dump());
-  expect_error_line(r, "malformed package: meta.stack_fields.struct key_t.kern_stack_id.kind must be a string");
+  expect_error_line(r, "package field meta.stack_fields.struct key_t.kern_stack_id.kind must be a string");
 }
 
 TEST(BadInput, TwoGlobalsGivenOneOptionName) {

@@ -115,6 +115,9 @@ TEST(Package, RejectsMistypedFields) {
   j["meta"]["export_types"][0]["size"] = 4294967296ull;  // was cut to 0
   EXPECT_EQ(error_of(j.dump()), "package field meta.export_types[0].size is too large");
   j = Json::parse(write_package(sample_package()));
+  j["meta"]["stack_fields"] = {{"struct key_t", {{"stack", {{"kind", "id"}, {"user", "yes"}}}}}};
+  EXPECT_EQ(error_of(j.dump()), "package field meta.stack_fields.struct key_t.stack.user must be true or false");
+  j = Json::parse(write_package(sample_package()));
   j["meta"]["bpf_skel"]["maps"] = 3;
   EXPECT_EQ(error_of(j.dump()), "package field meta.bpf_skel.maps must be a list");
   j = Json::parse(write_package(sample_package()));

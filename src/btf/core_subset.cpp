@@ -122,7 +122,6 @@ void for_each_name(const char* r, F&& f) {
     for (uint32_t i = 0; i < vlen; i++) f(12 + item * i);
 }
 
-
 }  // namespace
 
 std::optional<std::string_view> elf_section(std::string_view elf_bytes, const char* wanted) {

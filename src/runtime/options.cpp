@@ -310,7 +310,6 @@ ProgramOptions::ProgramOptions(std::string usage_name, const package::Meta& meta
   add_options(app, specs_, values);
 }
 
-
 std::optional<std::vector<GlobalSetting>> ProgramOptions::parse(const std::vector<std::string>& args) const {
   CLI::App app(description_, usage_name_);
   app.footer(footer_);

@@ -64,7 +64,7 @@ PerfEventRelease::PerfEventRelease(const std::vector<struct bpf_link*>& links) {
     __u32 value = static_cast<__u32>(fds[i]);
     // Refused for an event the kernel cannot read from a program (inherit);
     // that one is released the usual way, by its own close.
-    if (bpf_map_update_elem(map_fd_, &i, &value, BPF_ANY) == 0) ++held_;
+    bpf_map_update_elem(map_fd_, &i, &value, BPF_ANY);
   }
 }
 

@@ -13,7 +13,6 @@
 // references from an RCU callback, so the last reference goes in its
 // deferred-fput worker, and ecli's exit does not wait for the grace periods.
 // The programs are detached before ecli exits all the same.
-#include <cstddef>
 #include <vector>
 
 struct bpf_link;
@@ -35,11 +34,8 @@ class PerfEventRelease {
   PerfEventRelease(const PerfEventRelease&) = delete;
   PerfEventRelease& operator=(const PerfEventRelease&) = delete;
 
-  size_t held() const { return held_; }
-
  private:
   int map_fd_ = -1;
-  size_t held_ = 0;
 };
 
 }  // namespace ecli::runtime

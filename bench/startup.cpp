@@ -5,7 +5,8 @@
 // A trigger process opens a file every millisecond; each tool is started on a
 // pty (as a person watching sees it), filtered to the trigger's pid, and timed
 // until a line that names the trigger appears on the pty. Usage:
-//   bench_startup [RUNS]
+//   bench_startup [RUNS [ROW...]]
+// ROW: run only the rows whose name contains one of these words.
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -117,6 +118,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   int runs = argc > 1 ? std::atoi(argv[1]) : 10;
+  std::vector<std::string> only(argv + std::min(argc, 2), argv + argc);
   fs::path work = fs::temp_directory_path() / fmt::format("ecli-bench-{}", getpid());
   fs::create_directories(work);
   setenv("ECLI_CACHE_DIR", (work / "cache").c_str(), 1);
@@ -185,6 +187,10 @@ int main(int argc, char** argv) {
       // opensnoop.bt has no pid filter; only the trigger opens /etc/hostname.
       {"bpftrace opensnoop.bt", {"bpftrace", "/usr/sbin/opensnoop.bt"}, typed_marker},
   };
+  if (!only.empty())
+    std::erase_if(tools, [&](const Tool& tool) {
+      return std::none_of(only.begin(), only.end(), [&](const std::string& w) { return tool.name.find(w) != std::string::npos; });
+    });
 
   // Round by round, every tool once per round, so that a drift in the
   // machine's speed (or in the kernel's grace periods, which make most of an

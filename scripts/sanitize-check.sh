@@ -21,7 +21,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang-19 CXX=clang++-19 cmake -S . -B "$build" -DECLI_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 # What the tests use, not the benchmarks.
-cmake --build "$build" -j"$(nproc)" --target ecli ecc ecli_docs unit_tests kernel_tests fuzz_targets
+cmake --build "$build" -j"$(nproc)" --target ecli ecc ecc-clang unit_tests kernel_tests fuzz_targets
 
 stage "running the test suite under the sanitizers"
 # -j2: unit tests and corpus replays run side by side; kernel tests are

@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 backports=(libbpf-dev libbpf1 bpftool)
 packages=(
   build-essential cmake pkg-config git
-  clang-19 libclang-19-dev                # BPF compiler (BPF v4, signed division), libclang for the source
-  clang llvm libclang-dev                 # clang 14: ecc's fallback when clang-19 is missing
+  clang-19 libclang-19-dev llvm-19-dev libpolly-19-dev libzstd-dev lld-19  # ecc-clang: clang 19 linked statically (BPF v4, signed division), its resource headers
+  clang llvm                              # clang 14: ecc --clang clang-14, compared in bench/
   libelf-dev zlib1g-dev                   # loading, CO-RE, BTF
   libdw-dev liblzma-dev libiberty-dev     # symbolizing stacks: libdwfl, MiniDebugInfo, C++/Rust demangling
   nlohmann-json3-dev libcli11-dev libfmt-dev

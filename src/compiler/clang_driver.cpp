@@ -124,9 +124,10 @@ Clang describe_clang(const std::string& command) {
   return clang;
 }
 
-Clang choose_clang(const std::string& requested) {
+Clang choose_clang(const std::string& requested, const std::string& embedded) {
   if (!requested.empty()) return describe_clang(requested);
   if (const char* env = std::getenv("CLANG"); env && *env) return describe_clang(env);
+  if (!embedded.empty()) return describe_clang(embedded);
   std::string newest = newest_versioned_clang_cached();
   return describe_clang(newest.empty() ? "clang" : newest);
 }

@@ -22,9 +22,10 @@ struct Clang {
 // The clang `command` names, with its version (asked once per build of clang, then cached).
 Clang describe_clang(const std::string& command);
 
-// --clang, else $CLANG, else the newest versioned clang on PATH (clang-19
-// before clang 14's plain `clang`), else "clang".
-Clang choose_clang(const std::string& requested);
+// --clang, else $CLANG, else `embedded` (ecc-clang, when given), else the
+// newest versioned clang on PATH (clang-19 before clang 14's plain `clang`),
+// else "clang".
+Clang choose_clang(const std::string& requested, const std::string& embedded = {});
 
 // "-mcpu=vN" for the newest BPF instruction set that both clang and the kernel
 // of `kernel_release` ("6.18.44-...") support; empty keeps clang's default.
@@ -33,7 +34,7 @@ std::string bpf_cpu_flag(int clang_major, std::string_view kernel_release);
 // "-D__TARGET_ARCH_x86" and friends for the machine we run on.
 std::string target_arch_define();
 
-// Flags shared by the PCH, the compile and the libclang parse: target, CPU
+// Flags shared by the PCH, the compile and the docs-only parse: target, CPU
 // (unless the extras choose one), arch, include paths (vmlinux.h folder,
 // multiarch system headers) and extras. The source's own folder is not here
 // so that one PCH serves every source.

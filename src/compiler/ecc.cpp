@@ -1,12 +1,9 @@
 #include "compiler/ecc.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <functional>
 #include <future>
 #include <set>
 #include <iostream>
@@ -19,7 +16,7 @@
 #include "output/snapshot.hpp"
 #include "package/sample_spec.hpp"
 #include "compiler/clang_driver.hpp"
-#include "compiler/docs_module.hpp"
+#include "compiler/docs_reader.hpp"
 #include "compiler/includes.hpp"
 #include "compiler/vmlinux.hpp"
 #include "util/error.hpp"
@@ -102,114 +99,6 @@ ProcessResult compile(const Clang& clang, const std::filesystem::path& source, c
   return finish_compile(started, clang, source, output, cflags, pch, verbose);
 }
 
-// SourceDocs as JSON and back, to cross from the reader's process.
-Json docs_to_json(const SourceDocs& d) {
-  return Json{{"variables", d.variables},       {"functions", d.functions},
-              {"event_types", d.event_types},   {"header_structs", d.header_structs},
-              {"roles", d.roles},               {"field_formats", d.field_formats},
-              {"stack_fields", d.stack_fields}, {"warnings", d.warnings},
-              {"errors", d.errors},             {"read_with_pch", d.read_with_pch}};
-}
-
-SourceDocs docs_from_json(const Json& j) {
-  SourceDocs d;
-  d.variables = j.at("variables").get<std::map<std::string, Json>>();
-  d.functions = j.at("functions").get<std::map<std::string, Json>>();
-  d.event_types = j.at("event_types").get<std::map<std::string, std::string>>();
-  d.header_structs = j.at("header_structs").get<std::vector<std::string>>();
-  d.roles = j.at("roles").get<std::map<std::string, Json>>();
-  d.field_formats = j.at("field_formats").get<std::map<std::string, std::map<std::string, std::string>>>();
-  d.stack_fields = j.at("stack_fields");
-  d.warnings = j.at("warnings").get<std::vector<std::string>>();
-  d.errors = j.at("errors").get<std::vector<std::string>>();
-  d.read_with_pch = j.at("read_with_pch").get<bool>();
-  return d;
-}
-
-// The doc comment reader, run in a child process forked while ecc has one
-// thread: libclang and LLVM are then never mapped into ecc itself, whose exit
-// (what `ecli run` waits for) no longer spends ~10 ms unmapping them, and the
-// child's own exit is waited for by nobody. Without fork, a thread.
-class DocsReader {
- public:
-  using Result = std::pair<SourceDocs, std::string>;  // the docs, and the PCH path the reader was given
-
-  explicit DocsReader(const std::function<Result()>& read) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) == 0) {
-      std::cout.flush();
-      std::cerr.flush();
-      pid_ = fork();
-      if (pid_ == 0) {
-        ::close(fds[0]);
-        Json message;
-        try {
-          Result r = read();
-          message = {{"docs", docs_to_json(r.first)}, {"pch", r.second}};
-        } catch (const Error& e) {
-          message = {{"error", e.what()}, {"details", e.details()}};
-        } catch (const std::exception& e) {
-          message = {{"error", e.what()}, {"details", ""}};
-        }
-        std::cerr.flush();
-        std::string text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
-        for (size_t done = 0; done < text.size();) {
-          ssize_t n = ::write(fds[1], text.data() + done, text.size() - done);
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) break;
-          done += static_cast<size_t>(n);
-        }
-        // Everything the parent and ecli read from this process ends now, not after its exit.
-        int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, STDOUT_FILENO);
-        ::dup2(null, STDERR_FILENO);
-        ::close(fds[1]);
-        _exit(0);
-      }
-      ::close(fds[1]);
-      if (pid_ > 0) {
-        fd_ = fds[0];
-        return;
-      }
-      ::close(fds[0]);
-    }
-    thread_ = std::async(std::launch::async, read);
-  }
-
-  DocsReader(const DocsReader&) = delete;
-  DocsReader& operator=(const DocsReader&) = delete;
-
-  ~DocsReader() {
-    if (fd_ >= 0) ::close(fd_);
-    if (pid_ > 0) waitpid(pid_, nullptr, WNOHANG);
-  }
-
-  Result get() {
-    if (fd_ < 0) return thread_.get();
-    std::string text;
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      text.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd_);
-    fd_ = -1;
-    Json message = Json::parse(text, nullptr, false);
-    if (message.is_discarded() || !message.is_object())
-      throw Error("the doc comment reader (process " + std::to_string(pid_) + ") ended without an answer");
-    if (message.contains("error"))
-      throw Error(message["error"].get<std::string>(), message.value("details", ""));
-    return {docs_from_json(message.at("docs")), message.at("pch").get<std::string>()};
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::future<Result> thread_;
-};
-
 // Unused functions taking a pointer to each of `types`: clang writes the types
 // of function signatures into BTF.
 std::string keep_functions(const std::string& prefix, const std::vector<std::string>& types) {
@@ -226,19 +115,14 @@ std::string isa_hint(const Clang& clang, const std::string& diagnostics) {
   return " (signed division needs BPF v4, which ecc chooses on kernels 6.6 and newer; -a -mcpu=v4 forces it)";
 }
 
-// The PCH the doc comment reader can use: the compiler's when libclang is the
-// same clang, else one written by libclang's own clang (built now, on the
-// reader's thread, the first time), else none.
-// `prefix` is the source's leading includes the compiler's PCH holds (empty:
-// vmlinux.h alone).
-std::filesystem::path pch_for_doc_reader(const Clang& compiler, const std::filesystem::path& compiler_pch,
+// The PCH ecc-clang can read the source with when another clang compiles it
+// (--clang): one it wrote itself (built now, on the reader's thread, the
+// first time), else none. `prefix` is the source's leading includes the
+// compiler's PCH holds (empty: vmlinux.h alone).
+std::filesystem::path pch_for_doc_reader(const Clang& reader, const std::filesystem::path& compiler_pch,
                                          const std::filesystem::path& header, const std::string& prefix,
                                          const std::vector<std::string>& cflags) {
   if (compiler_pch.empty()) return {};
-  std::string reader_command = doc_reader_clang();
-  if (reader_command.empty()) return {};
-  Clang reader = describe_clang(reader_command);
-  if (reader.identity == compiler.identity) return compiler_pch;
   if (!prefix.empty()) return provide_prefix_pch(reader, header.parent_path(), prefix, cflags);
   return provide_pch(reader, header, cflags);
 }
@@ -359,7 +243,11 @@ EccResult run_ecc(const EccOptions& options) {
   std::filesystem::create_directories(out_dir);
   std::string name = program_base_name(source);
   print_commands(options.verbose);
-  Clang clang = choose_clang(options.clang);
+  // ecc-clang reads the source's docs, and compiles it unless another clang is chosen.
+  std::string embedded = embedded_clang();
+  if (embedded.empty()) throw Error("cannot find ecc-clang, ecc's compiler, beside ecc (it is built and installed with it)");
+  Clang reader = describe_clang(embedded);
+  Clang clang = choose_clang(options.clang, embedded);
 
   auto say = [&](const char* text) {
     if (!options.quiet) std::cerr << text << std::endl;
@@ -430,23 +318,39 @@ EccResult run_ecc(const EccOptions& options) {
     write_file_atomic(keep, text);
     compile_flags.insert(compile_flags.end(), {"-include", keep.string()});
   }
-  // clang first: its start (loading LLVM) is the longest wait, and nothing
-  // else must compete with it for the CPU before it runs.
-  StartedCompile first = start_compile(clang, source, tmp_object, compile_flags, pch);
-  // Doc comments are read while clang compiles: two cores, two jobs.
+  std::vector<std::string> headers;
+  for (const auto& h : options.headers) headers.push_back(std::filesystem::absolute(h).string());
+  ProcessResult compiled;
+  SourceDocs docs;
   std::filesystem::path docs_pch;
-  DocsReader docs_job([&] {
-    std::vector<std::string> headers;
-    for (const auto& h : options.headers) headers.push_back(std::filesystem::absolute(h).string());
-    docs_pch = pch_for_doc_reader(clang, pch, vmlinux_header, pch_prefix, pch_cflags);
-    SourceDocs read = extract_docs_via_module(source.string(), cflags, docs_pch.string(), headers);
-    return std::make_pair(std::move(read), docs_pch.string());
-  });
-
-  ProcessResult compiled = finish_compile(first, clang, source, tmp_object, compile_flags, pch, options.verbose);
-  auto [docs, reader_pch] = docs_job.get();
-  docs_pch = reader_pch;
-  if (options.verbose)
+  if (clang.identity == reader.identity) {
+    // ecc-clang compiles and reads the docs in one parse.
+    std::filesystem::path docs_file = tmp_object;
+    docs_file += ".docs.json";
+    temporaries.paths.push_back(docs_file);
+    std::vector<std::string> flags = compile_flags;
+    std::vector<std::string> plugin = docs_flags(docs_file, headers);
+    flags.insert(flags.end(), plugin.begin(), plugin.end());
+    compiled = compile(clang, source, tmp_object, flags, pch, options.verbose);
+    if (compiled.exit_code == 0) docs = read_docs_file(docs_file);
+    docs_pch = pch;
+  } else {
+    // Another clang (--clang, $CLANG) compiles; ecc-clang reads the docs
+    // meanwhile: two cores, two jobs. clang first: nothing must compete with
+    // its start for the CPU.
+    StartedCompile first = start_compile(clang, source, tmp_object, compile_flags, pch);
+    std::future<SourceDocs> docs_job = std::async(std::launch::async, [&] {
+      docs_pch = pch_for_doc_reader(reader, pch, vmlinux_header, pch_prefix, pch_cflags);
+      return extract_docs(source.string(), cflags, docs_pch.string(), headers);
+    });
+    compiled = finish_compile(first, clang, source, tmp_object, compile_flags, pch, options.verbose);
+    try {
+      docs = docs_job.get();
+    } catch (const Error&) {
+      if (compiled.exit_code == 0) throw;  // else clang's errors say more
+    }
+  }
+  if (options.verbose && compiled.exit_code == 0)
     std::cerr << (docs.read_with_pch ? "ecc: doc comments read with " + docs_pch.string() + "\n"
                                      : std::string("ecc: doc comments read without a PCH\n"));
   if (compiled.exit_code != 0) {

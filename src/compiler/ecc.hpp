@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/doc_comments.hpp"
+#include "compiler/source_docs.hpp"
 #include "package/package.hpp"
 
 namespace ecli::compiler {

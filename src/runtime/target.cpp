@@ -41,12 +41,13 @@ std::string file_identity(const std::string& path) {
 }
 
 // The package for a source, from the cache when the source, the headers beside
-// it and ecc itself are unchanged.
+// it, ecc and its compiler ecc-clang are unchanged.
 package::Package compile_source(const fs::path& source, const std::string& text, bool verbose,
                                 std::future<std::unique_ptr<TracePipe>>* trace_pipe) {
   std::string ecc = find_ecc();
   Hasher key;
   key.add(text).add(file_identity(ecc)).add(fs::absolute(source).parent_path().string());
+  if (ecc.find('/') != std::string::npos) key.add(file_identity((fs::path(ecc).parent_path() / "ecc-clang").string()));
   std::error_code ec;
   std::vector<fs::path> headers;
   for (const auto& entry : fs::directory_iterator(fs::absolute(source).parent_path(), ec))

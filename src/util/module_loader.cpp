@@ -33,6 +33,13 @@ std::vector<std::filesystem::path> module_candidates(const std::string& file) {
 
 }  // namespace
 
+std::string find_companion(const std::string& file) {
+  std::error_code ec;
+  for (const auto& path : module_candidates(file))
+    if (std::filesystem::exists(path, ec)) return path.string();
+  return {};
+}
+
 void* load_module_entry(const std::string& file, const char* entry, const std::string& purpose) {
   auto fail = [&](const std::string& why) {
     return Error("cannot load " + file + " (needed for " + purpose + "): " + why);

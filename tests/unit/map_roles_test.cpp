@@ -1,5 +1,5 @@
 // The map-role analysis (issue 9): which maps and globals the programs fill for
-// user space, read from small sources with libclang, and how `@print`,
+// user space, read from small sources with ecc-clang, and how `@print`,
 // `@sample` and merge_docs put the roles into the metadata.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "compiler/doc_comments.hpp"
+#include "compiler/docs_reader.hpp"
 #include "compiler/ecc.hpp"
 #include "util/files.hpp"
 

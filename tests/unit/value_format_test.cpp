@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "btf/render_plan.hpp"
-#include "compiler/doc_comments.hpp"
+#include "compiler/docs_reader.hpp"
 #include "output/event_format.hpp"
 #include "output/value_format.hpp"
 #include "symbols/kallsyms.hpp"

@@ -1,6 +1,8 @@
 #pragma once
-// Doc comments read with libclang (a real parser attaches comments to the
-// declarations they document; DESIGN.md §4).
+// What ecc learns from the source beside the object: doc comments (a real
+// parser attaches them to the declarations they document; DESIGN.md §4), map
+// roles, event types, stack fields. ecc-clang, ecc's embedded clang, reads it
+// while it compiles (compiler/frontend/) and hands it over as JSON.
 #include <map>
 #include <string>
 #include <vector>
@@ -30,10 +32,9 @@ struct SourceDocs {
   bool read_with_pch = false;                      // the PCH given was used (for ecc --verbose)
 };
 
-// Parses `source` with `clang_args` (include paths, defines, target) and
-// collects the annotations of top-level declarations in the main file. A
-// `pch` (of vmlinux.h) makes the parse ~10x faster; it is dropped if rejected.
-SourceDocs extract_docs(const std::string& source, const std::vector<std::string>& clang_args,
-                        const std::string& pch = {}, const std::vector<std::string>& headers = {});
+// SourceDocs as JSON and back, to cross from ecc-clang's process. from_json
+// throws ecli::Error on a document of another shape.
+package::Json docs_to_json(const SourceDocs& docs);
+SourceDocs docs_from_json(const package::Json& json);
 
 }  // namespace ecli::compiler

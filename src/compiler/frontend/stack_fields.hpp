@@ -1,6 +1,6 @@
 #pragma once
 // The struct fields that hold stacks, read from the programs of the main file
-// with libclang (issue 10), for `meta.stack_fields`:
+// in the embedded compiler (issue 10), for `meta.stack_fields`:
 //
 //   "stack_fields": {
 //     "struct key_t": {
@@ -25,18 +25,20 @@
 // else when the flags expression, or a local's initializer, spells
 // BPF_F_USER_STACK); "build_id" is written (true) when it has
 // BPF_F_USER_BUILD_ID. Struct names are those of `meta.field_formats`
-// (cursor_util.hpp field_owner_name: "struct key_t", the typedef's name for
+// (ast_util.hpp field_owner_name: "struct key_t", the typedef's name for
 // `typedef struct {...} name`, the named struct around an anonymous one); the
 // struct may be declared anywhere (a header), the calls count in every
 // function of the main file. Not followed: a stack trace map passed to a
-// helper function as a parameter, positional initializers, stack buffers that
+// helper function as a parameter, stack buffers that
 // are not struct fields (a map value used as an array). What cannot be
 // understood is left out with at most a warning ("file:line: warning: ...").
 //
 // eunomia-bpf's form (`/// @intepreter {"stack_trace": {}}` on a ring buffer
 // whose events carry `kstack`/`ustack` filled by bpf_get_stack with their
 // byte counts in `kstack_sz`/`ustack_sz`) is found the same way.
-#include <clang-c/Index.h>
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/Expr.h>
 
 #include <map>
 #include <string>
@@ -48,9 +50,9 @@ namespace ecli::compiler {
 
 class StackFields {
  public:
-  explicit StackFields(CXFile main_file) : main_file_(main_file) {}
+  explicit StackFields(const clang::ASTContext& context) : context_(context) {}
   // A function definition of the main file (others are ignored).
-  void add_function(CXCursor function);
+  void add_function(const clang::FunctionDecl* function);
   // The `meta.stack_fields` object; empty when no field holds a stack.
   package::Json result() const;
   const std::vector<std::string>& warnings() const { return warnings_; }
@@ -59,8 +61,8 @@ class StackFields {
     std::string kind;  // "id" or "addresses"; empty: not a stack call
     std::string map;   // "id": the stack trace map
     bool user = false, build_id = false;
-    CXCursor buffer;   // "addresses": the field declaration of the buffer
-    CXCursor where;    // the call, for warnings
+    const clang::FieldDecl* buffer = nullptr;  // "addresses": the field of the buffer
+    const clang::Expr* where = nullptr;        // the call, for warnings
   };
 
  private:
@@ -68,10 +70,15 @@ class StackFields {
     Stack stack;
     std::string size_field;
   };
-  void walk(CXCursor c, std::map<unsigned, Stack>& locals);
-  void record(CXCursor field, const Stack& stack, const std::string& size_field = {});
+  using Locals = std::map<const clang::Decl*, Stack>;
+  void walk(const clang::Stmt* s, Locals& locals);
+  void initializers(const clang::InitListExpr* list, Locals& locals);
+  Stack analyse_call(const clang::CallExpr* call) const;
+  const Stack* stack_of(const clang::Expr* e, const Locals& locals, Stack& scratch) const;
+  bool has_flag(const clang::Expr* arg, unsigned long long bit, llvm::StringRef name, int depth = 0) const;
+  void record(const clang::FieldDecl* field, const Stack& stack, const std::string& size_field = {});
 
-  CXFile main_file_;
+  const clang::ASTContext& context_;
   std::map<std::string, std::map<std::string, Field>> fields_;  // owner -> field
   std::vector<std::string> warnings_;
 };

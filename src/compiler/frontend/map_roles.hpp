@@ -1,7 +1,8 @@
 #pragma once
 // What the programs do with each map and global of the main file, read from
-// the source with libclang, and the role that follows (issue 9). ecli prints
-// at exit the maps and globals whose role is "result"; the rest stay quiet.
+// the source's AST (in the embedded compiler, frontend.hpp), and the role
+// that follows (issue 9). ecli prints at exit the maps and globals whose role
+// is "result"; the rest stay quiet.
 //
 // Maps (`meta.bpf_skel.maps[i].role`), by the map type, then by use:
 //   "events"        RINGBUF, USER_RINGBUF, PERF_EVENT_ARRAY
@@ -41,7 +42,9 @@
 // are passed to (a map or a value pointer as an argument), so helpers such as
 // libbpf-tools' bpf_map_lookup_or_try_init count. A call whose name contains
 // "lookup" with a map as first argument returns a pointer into that map.
-#include <clang-c/Index.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/Expr.h>
+#include <clang/AST/Stmt.h>
 
 #include <map>
 #include <set>
@@ -54,11 +57,11 @@ namespace ecli::compiler {
 
 class RoleAnalysis {
  public:
-  explicit RoleAnalysis(CXFile main_file) : main_file_(main_file) {}
+  explicit RoleAnalysis(const clang::ASTContext& context) : context_(context) {}
   // A file-scope variable, map or global, of the main file.
-  void add_declaration(CXCursor var);
+  void add_declaration(const clang::VarDecl* var);
   // A function definition of the main file: what its body does.
-  void add_function(CXCursor function);
+  void add_function(const clang::FunctionDecl* function);
   // name -> {"role": ..., "index_names"?: [...]} for each declaration added.
   std::map<std::string, package::Json> roles() const;
 
@@ -78,23 +81,24 @@ class RoleAnalysis {
     bool map_handle = false;  // the map itself, else a pointer into its value
   };
   struct Walk {
-    std::map<unsigned, Binding> bindings;  // local or parameter declaration -> target
+    std::map<const clang::Decl*, Binding> bindings;  // local or parameter declaration -> target
     int depth = 0;
   };
-  void walk(CXCursor c, Walk& w);
-  void call(CXCursor c, Walk& w);
-  std::string resolve_map(CXCursor arg, const Walk& w);
-  const Binding* origin(CXCursor expr, const Walk& w);
-  void mark_store(CXCursor lvalue, const Walk& w);
-  void mark_pointer(CXCursor ptr, const Walk& w, bool write, bool buffer);
-  bool file_scope(CXCursor decl) const;
+  void walk(const clang::Stmt* s, const clang::Stmt* parent, Walk& w);
+  void local_declaration(const clang::VarDecl* var, Walk& w);
+  void call(const clang::CallExpr* c, const clang::Stmt* parent, Walk& w);
+  void atomic(const clang::AtomicExpr* a, const clang::Stmt* parent, Walk& w);
+  std::string resolve_map(const clang::Expr* arg, const Walk& w);
+  const Binding* origin(const clang::Expr* expr, const Walk& w);
+  void mark_store(const clang::Expr* lvalue, const Walk& w);
+  void mark_pointer(const clang::Expr* ptr, const Walk& w, bool write, bool buffer);
 
-  CXFile main_file_;
+  const clang::ASTContext& context_;
   std::set<std::string> declared_;
   std::map<std::string, Usage> usage_;
-  std::set<unsigned> not_reads_;  // DeclRefExprs that are stored to or have their address taken
-  std::set<std::string> walked_;  // function + bindings already walked
-  Binding scratch_binding_;       // origin()'s result for expressions without a declaration
+  std::set<const clang::Expr*> not_reads_;  // DeclRefExprs that are stored to or have their address taken
+  std::set<std::string> walked_;            // function + bindings already walked
+  Binding scratch_binding_;                 // origin()'s result for expressions without a declaration
 };
 
 // The role for a map's usage (the table above).

@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
 shift $(( $# > 0 ? 1 : 0 ))
-clangs=${*:-clang-14 clang-19}
+clangs=${*:-$build/ecc-clang clang-19 clang-14}
 ecc=$build/ecc
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,15 +27,16 @@ for clang in $clangs; do
       failed="$failed\n    $p: $(tail -1 "$out/log")"
     fi
   done
-  printf '%s (%s): %d of %d compile%b\n' "$clang" "$($clang -dumpversion)" "$ok" "$total" "$failed"
+  printf '%s (%s): %d of %d compile%b\n' "$(basename "$clang")" "$($clang -dumpversion)" "$ok" "$total" "$failed"
 done
 
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed: no timings"; exit 0; }
 example=examples/opensnoop/opensnoop.bpf.c
 for clang in $clangs; do
   compile="$ecc -q --clang $clang -o $work/t $example"
-  hyperfine -N --style basic -w 3 -r 20 -n "$clang, warm cache" "$compile" \
-    -n "$clang, --no-pch" "$compile --no-pch" 2>/dev/null | grep -E '^(Benchmark|  Time)'
-  hyperfine -N --style basic -r 5 --prepare "rm -rf $ECLI_CACHE_DIR" -n "$clang, cold cache" "$compile" 2>/dev/null |
+  name=$(basename "$clang")
+  hyperfine -N --style basic -w 3 -r 20 -n "$name, warm cache" "$compile" \
+    -n "$name, --no-pch" "$compile --no-pch" 2>/dev/null | grep -E '^(Benchmark|  Time)'
+  hyperfine -N --style basic -r 5 --prepare "rm -rf $ECLI_CACHE_DIR" -n "$name, cold cache" "$compile" 2>/dev/null |
     grep -E '^(Benchmark|  Time)'
 done

@@ -1,6 +1,8 @@
 // clang attaches comments to declarations: globals, maps (comment above
 // `struct {`), programs behind SEC() and macros, and LICENSE.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include "compiler/clang_driver.hpp"
 #include "compiler/docs_reader.hpp"
 #include "compiler/ecc.hpp"
+#include "util/files.hpp"
 
 namespace ecli::compiler {
 namespace {
@@ -139,6 +142,21 @@ TEST_F(DocComments, ReadsWithItsOwnClangsPchAndDropsAnothers) {
   SourceDocs with_other = extract_docs(file.string(), args, other_pch.string());
   EXPECT_FALSE(with_other.read_with_pch);
   EXPECT_EQ(with_other.variables["x"]["description"], "Described");
+}
+
+// A copy of ecc without ecc-clang beside it says so in one line and fails.
+TEST(EccClang, MissingBesideEccIsOneClearError) {
+  fs::path dir = fs::temp_directory_path() / ("ecli-alone-ecc-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(ECC_BIN, dir / "ecc");
+  std::ofstream(dir / "x.bpf.c") << "int x;\n";
+  std::string command = (dir / "ecc").string() + " -q " + (dir / "x.bpf.c").string() + " > " +
+                        (dir / "out").string() + " 2>&1";
+  int status = std::system(command.c_str());
+  std::string out = read_file(dir / "out");
+  fs::remove_all(dir);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(out, "ecc: cannot find ecc-clang, ecc's compiler, beside ecc (it is built and installed with it)\n");
 }
 
 }  // namespace

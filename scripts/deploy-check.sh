@@ -6,6 +6,7 @@
 # registry on loopback (Debian's docker-registry), loads it, sees an open()
 # made on the host, and answers on http://127.0.0.1:9464/metrics.
 # Then `podman kube down`, and nothing of ecli's is left in the kernel.
+# Last, the image's "compiler" stage: ecc and ecc-clang there compile a tool.
 #
 #   scripts/deploy-check.sh            # uses build/ (scripts/setup.sh)
 #   BUILD_DIR=build-x scripts/deploy-check.sh
@@ -210,3 +211,15 @@ for id in $link_ids; do
 done
 [[ ! -e /sys/kernel/tracing/instances/ecli-$pid ]] || fail "tracefs instance ecli-$pid is left"
 say "OK: nothing of ecli's is left in the kernel"
+
+# 6. The "compiler" stage: ecc and ecc-clang in the image find everything
+#    they link and clang's headers, and compile a tool there.
+start=$(now)
+"${podman_build[@]}" -f "$repo/deploy/Containerfile" --target compiler --build-arg BASE="$base_image" \
+  --build-arg BUILD_DIR="$build_rel" -t "$image-ecc" "$repo" >"$work/build-ecc.log" 2>&1 ||
+  { tail -30 "$work/build-ecc.log" >&2; fail "podman build --target compiler of deploy/Containerfile failed"; }
+compiled=$(podman run --rm --runtime runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --network none \
+  -v "$repo/examples/opensnoop:/src:ro" --entrypoint /bin/sh "$image-ecc" -c \
+  'ECLI_CACHE_DIR=/tmp/cache ecc -q -o /tmp/tool /src/opensnoop.bpf.c && test -s /tmp/tool/package.json && test -s /tmp/tool/opensnoop.bpf.o && ecc --version' 2>&1) ||
+  { echo "$compiled" >&2; fail "ecc in the compiler image could not compile examples/opensnoop"; }
+say "compiler image built and compiled opensnoop with ${compiled} in $(took "$start")"

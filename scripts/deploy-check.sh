@@ -55,7 +55,8 @@ default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 runtime = "runc"
 EOF
 export CONTAINERS_CONF=$work/containers.conf
-podman_build=(podman build --runtime runc --network host --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+podman_limits=(--runtime runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096)
+podman_build=(podman build "${podman_limits[@]}" --network host)
 
 registry_pid=""
 cleanup() {
@@ -218,7 +219,7 @@ start=$(now)
 "${podman_build[@]}" -f "$repo/deploy/Containerfile" --target compiler --build-arg BASE="$base_image" \
   --build-arg BUILD_DIR="$build_rel" -t "$image-ecc" "$repo" >"$work/build-ecc.log" 2>&1 ||
   { tail -30 "$work/build-ecc.log" >&2; fail "podman build --target compiler of deploy/Containerfile failed"; }
-compiled=$(podman run --rm --runtime runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --network none \
+compiled=$(podman run --rm "${podman_limits[@]}" --network none \
   -v "$repo/examples/opensnoop:/src:ro" --entrypoint /bin/sh "$image-ecc" -c \
   'ECLI_CACHE_DIR=/tmp/cache ecc -q -o /tmp/tool /src/opensnoop.bpf.c && test -s /tmp/tool/package.json && test -s /tmp/tool/opensnoop.bpf.o && ecc --version' 2>&1) ||
   { echo "$compiled" >&2; fail "ecc in the compiler image could not compile examples/opensnoop"; }

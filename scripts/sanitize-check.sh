@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI's sanitizer stage (README "Sanitizers"): builds build-hardened/ with
 # clang-19 and -DECLI_FUZZ=ON, which puts AddressSanitizer (with leak
-# checking) and UndefinedBehaviorSanitizer into everything (ecli, ecc, the
-# doc-comment module, the tests) and adds the libFuzzer targets. Then runs
+# checking) and UndefinedBehaviorSanitizer into everything but ecc-clang
+# (ecli, ecc, the tests; clang's libraries are not built with them) and adds
+# the libFuzzer targets. Then runs
 # that build's whole CTest suite (unit and kernel tests against the real
 # kernel, the fuzz corpus replays, and a last test that fails on any
 # sanitizer report of any ecli/ecc started), and finally every fuzz target
